@@ -1,0 +1,198 @@
+"""The ``botes`` command. Loads the settings once and passes them down."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline.config import Settings, bundled_data, load_settings, redacted
+from pipeline.errors import PipelineError
+from pipeline.events import Rejected
+from pipeline.normalize import Normalizer, find_botes_files, read_lines
+
+__all__ = ["main", "app"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="BOTES security-event enrichment pipeline: normalise -> Kafka -> enrich -> index.")
+config_app = typer.Typer(no_args_is_help=True, help="Inspect the configuration.")
+app.add_typer(config_app, name="config")
+err = Console(stderr=True)
+
+ConfigOption = Annotated[Optional[Path], typer.Option(  # noqa: UP007 - typer needs Optional here
+    "--config", "-c", envvar="BOTES_CONFIG", help="YAML config file; BOTES_* environment overrides it.")]
+
+
+def _settings(config: Path | None) -> Settings:
+    return load_settings(config)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _line_count(paths: list[Path]) -> int:
+    return sum(1 for path in paths for _ in read_lines(path))
+
+
+@config_app.command("show")
+def config_show(config: ConfigOption = None) -> None:
+    """Print the effective settings (file + environment + defaults), secrets redacted."""
+    print(json.dumps(redacted(_settings(config)), indent=2))
+
+
+@app.command()
+def normalize(
+    files: Annotated[Optional[list[Path]], typer.Argument(help="BOTES JSON-lines files; stdin if none.")] = None,  # noqa: UP007
+    source_type: Annotated[str, typer.Option("--source-type", "-t", help="e.g. fgt_traffic, suricata")] = "",
+) -> None:
+    """Print BOTES records as ECS NDJSON. Bad lines are reported on stderr; exit 1 if there were any."""
+    if not source_type:
+        raise _fail("--source-type is required")
+    normalizer = Normalizer()
+    bad = 0
+    inputs = [(str(p), read_lines(p)) for p in files] if files else [
+        ("<stdin>", ((n, line.rstrip(b"\r\n")) for n, line in enumerate(sys.stdin.buffer, start=1)
+                     if line.strip()))]
+    out = sys.stdout
+    for name, lines in inputs:
+        for number, line in lines:
+            result = normalizer.normalize_line(line, source_type, f"{name}:{number}")
+            if isinstance(result, Rejected):
+                bad += 1
+                err.print(f"{result.location}: {result.reason}", highlight=False, markup=False)
+            else:
+                out.write(json.dumps(result) + "\n")
+    if bad:
+        raise _fail(f"{bad} line(s) could not be normalised", code=1)
+
+
+@app.command()
+def replay(
+    paths: Annotated[list[Path], typer.Argument(help="BOTES files or directories of them.")],
+    source_type: Annotated[Optional[str], typer.Option("--source-type", "-t")] = None,  # noqa: UP007
+    config: ConfigOption = None,
+) -> None:
+    """Normalise BOTES files and publish them to the Kafka topic of each event's family."""
+    from pipeline.kafka import replay_files
+
+    settings = _settings(config)
+    files = find_botes_files(paths, source_type)
+    total = _line_count([f.path for f in files])
+    with Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err) as progress:
+        task = progress.add_task("replay", total=total)
+
+        def on_line(_file: object, rejected: Rejected | None) -> None:
+            progress.advance(task)
+            if rejected is not None:
+                progress.console.print(f"{rejected.location}: {rejected.reason}", markup=False)
+
+        report = replay_files(files, settings.kafka, Normalizer(), on_line)
+    table = Table("topic", "events", title="published")
+    for topic, count in sorted(report.per_topic.items()):
+        table.add_row(topic, str(count))
+    if report.rejected:
+        table.add_row(f"{settings.kafka.dead_letter_topic} (rejected)", str(len(report.rejected)))
+    err.print(table)
+    if report.delivery_errors:
+        raise _fail(f"{len(report.delivery_errors)} message(s) not delivered: {report.delivery_errors[:3]}")
+    if report.rejected:
+        raise _fail(f"{len(report.rejected)} line(s) rejected (sent to {settings.kafka.dead_letter_topic})", 1)
+
+
+@app.command()
+def run(
+    inputs: Annotated[Optional[list[Path]], typer.Option(  # noqa: UP007
+        "--input", "-i", help="Embedded mode: BOTES files/directories (default: the bundled sample).")] = None,
+    output: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+        "--output", "-o", help="Embedded mode: enriched NDJSON file to write.")] = None,
+    source_type: Annotated[Optional[str], typer.Option("--source-type", "-t")] = None,  # noqa: UP007
+    config: ConfigOption = None,
+) -> None:
+    """Run the enrichment job: embedded (files -> NDJSON) with --output, else Kafka -> index."""
+    settings = _settings(config)
+    if output is None and inputs:
+        raise _fail("embedded mode needs --output FILE.ndjson")
+    if output is not None:
+        _run_embedded(settings, inputs or [bundled_data("sample")], output, source_type)
+    else:
+        _run_kafka(settings)
+
+
+def _run_embedded(settings: Settings, inputs: list[Path], output: Path, source_type: str | None) -> None:
+    from pipeline.flink.embedded import run_embedded
+
+    files = find_botes_files(inputs, source_type)
+    err.print(f"embedded run over {len(files)} file(s): " + ", ".join(str(f.path) for f in files),
+              highlight=False)
+    started = time.monotonic()
+    report = run_embedded(settings, files, output)
+    elapsed = time.monotonic() - started
+    for rejected in report.rejected:
+        err.print(f"rejected ({rejected.get('location')}): {rejected['reason']}", markup=False)
+    err.print(f"{report.events} enriched events -> {output} in {elapsed:.1f} s "
+              f"({report.events / elapsed:.0f} events/s incl. job start); {len(report.rejected)} rejected",
+              highlight=False)
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+def _run_kafka(settings: Settings) -> None:
+    from pipeline.cache.redis import check_redis
+    from pipeline.flink.job import JOB_NAME, build_kafka_job
+    from pipeline.index.writer import check_index, open_client
+    from pipeline.kafka import create_topics, family_topics
+
+    if settings.cache.backend == "redis":
+        check_redis(settings)
+    server = check_index(open_client(settings.index))
+    create_topics(settings.kafka, [*family_topics(settings.kafka), settings.kafka.dead_letter_topic])
+    err.print(f"job {JOB_NAME}: {', '.join(family_topics(settings.kafka))} -> {server} at "
+              f"{settings.index.url} ({settings.index.prefix}-*), dead letters -> "
+              f"{settings.kafka.dead_letter_topic}", highlight=False)
+    build_kafka_job(settings).execute(JOB_NAME)
+
+
+@app.command()
+def setup(config: ConfigOption = None) -> None:
+    """Install the ECS index template and create the Kafka topics."""
+    from pipeline.index import install_template
+    from pipeline.index.writer import check_index, open_client
+    from pipeline.kafka import create_topics, family_topics
+
+    settings = _settings(config)
+    client = open_client(settings.index)
+    server = check_index(client)
+    name = install_template(client, settings.index)
+    err.print(f"index template {name} installed on {server} for {settings.index.prefix}-*", highlight=False)
+    created = create_topics(settings.kafka, [*family_topics(settings.kafka), settings.kafka.dead_letter_topic])
+    err.print(f"kafka topics created: {', '.join(created) or 'none (all existed)'}", highlight=False)
+
+
+@app.command("fetch-jars")
+def fetch_jars_command(config: ConfigOption = None) -> None:
+    """Fetch the Flink Kafka connector jars into flink.jars_dir and verify their sha256."""
+    from pipeline.flink.jars import fetch_jars
+
+    settings = _settings(config)
+    for jar in fetch_jars(settings.flink.jars_dir):
+        err.print(f"ok {jar}", highlight=False)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except PipelineError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)

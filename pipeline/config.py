@@ -1,0 +1,199 @@
+"""All settings in one typed place: an optional YAML file, overridden by ``BOTES_*`` environment variables.
+
+Every setting can be set from the environment as ``BOTES_`` + its path joined with ``__``, e.g.
+``BOTES_REDIS__URL``, ``BOTES_KAFKA__BOOTSTRAP_SERVERS``, ``BOTES_GEOIP__CITY_DB``. Secrets (passwords,
+API keys) come only from the environment and are held as ``SecretStr`` so they never print.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from pipeline.errors import ConfigError
+
+__all__ = [
+    "Settings", "KafkaSettings", "RedisSettings", "CacheSettings", "IndexSettings", "SourceSettings",
+    "GeoIPSettings", "AssetsSettings", "NetworkSettings", "FlinkSettings", "load_settings",
+    "bundled_data", "redacted",
+]
+
+
+def bundled_data(name: str) -> Path:
+    """A file shipped inside the package under ``pipeline/data``."""
+    return Path(str(resources.files("pipeline") / "data" / name))
+
+
+class _Section(BaseModel):
+    model_config = {"extra": "forbid"}
+
+
+class KafkaSettings(_Section):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic_prefix: str = "botes."          # topic = prefix + family, e.g. botes.firewall
+    dead_letter_topic: str = "botes.dead-letter"
+    partitions: int = Field(3, ge=1)       # for topics that `botes replay` / `botes setup` create
+    group_id: str = "botes-enrichment"
+    # Where the job starts when its group has no committed offset yet.
+    starting_offsets: Literal["earliest", "latest"] = "earliest"
+
+
+class RedisSettings(_Section):
+    url: str = "redis://127.0.0.1:6379/0"
+    password: SecretStr | None = None
+    key_prefix: str = "botes"
+    socket_timeout: float = 1.0            # seconds
+
+
+class CacheSettings(_Section):
+    # "redis" shares lookups between workers and runs; "memory" is per process (embedded mode).
+    backend: Literal["redis", "memory"] = "redis"
+    memory_max_entries: int = Field(100_000, ge=1)
+
+
+class IndexSettings(_Section):
+    url: str = "http://127.0.0.1:9200"
+    # "opensearch" sends plain application/json: OpenSearch-API servers reject the elasticsearch
+    # client's compatibility media type (application/vnd.elasticsearch+json; compatible-with=8).
+    server: Literal["elasticsearch", "opensearch"] = "elasticsearch"
+    prefix: str = "botes"                  # index per family: botes-firewall, botes-ids, ...
+    username: str | None = None
+    password: SecretStr | None = None
+    api_key: SecretStr | None = None
+    verify_certs: bool = True
+    ca_certs: Path | None = None
+    bulk_actions: int = Field(500, ge=1)   # documents per bulk request
+    flush_interval: float = Field(1.0, gt=0)  # seconds a partial batch may wait
+    request_timeout: float = 30.0
+
+
+class SourceSettings(_Section):
+    enabled: bool = True
+    cache: bool = True                     # put the shared cache in front of this source
+    ttl: timedelta = timedelta(hours=24)
+    negative_ttl: timedelta = timedelta(hours=1)  # how long "not found" is remembered
+    timeout: float = 2.0                   # seconds, enforced inside lookup()
+
+
+class GeoIPSettings(SourceSettings):
+    # Defaults are MaxMind's *test* databases shipped in the package, so a fresh checkout runs;
+    # point these at GeoLite2/GeoIP2 City and ASN files for real answers.
+    city_db: Path = Field(default_factory=lambda: bundled_data("mmdb/GeoLite2-City-Test.mmdb"))
+    asn_db: Path = Field(default_factory=lambda: bundled_data("mmdb/GeoLite2-ASN-Test.mmdb"))
+    ttl: timedelta = timedelta(days=7)
+    negative_ttl: timedelta = timedelta(days=1)
+
+
+class AssetsSettings(SourceSettings):
+    path: Path = Field(default_factory=lambda: bundled_data("assets.csv"))
+    ttl: timedelta = timedelta(hours=1)
+    negative_ttl: timedelta = timedelta(minutes=10)
+
+
+class NetworkSettings(_Section):
+    # Public ranges your site uses internally: treated as internal (assets) rather than public (GeoIP).
+    internal_networks: list[str] = Field(default_factory=list)
+
+
+class FlinkSettings(_Section):
+    parallelism: int = Field(1, ge=1)
+    jars_dir: Path = Path(".cache/jars")   # where `botes fetch-jars` puts the Kafka connector jars
+    async_capacity: int = Field(256, ge=1)  # events in flight in the enrichment operator
+    checkpoint_interval: float = Field(10.0, gt=0)  # seconds
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOTES_", env_nested_delimiter="__", extra="forbid")
+
+    enrichers: list[Literal["assets", "geoip"]] = Field(default_factory=lambda: ["assets", "geoip"])
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+    geoip: GeoIPSettings = Field(default_factory=GeoIPSettings)
+    assets: AssetsSettings = Field(default_factory=AssetsSettings)
+    flink: FlinkSettings = Field(default_factory=FlinkSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment first, then the YAML file (if one was given), then defaults.
+        yaml_file = settings_cls.model_config.get("yaml_file")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if yaml_file:
+            sources.append(YamlConfigSettingsSource(settings_cls))
+        return tuple(sources)
+
+
+_SECRET_NAMES = ("password", "api_key")
+
+
+def _reject_secrets_in_file(data: Any, path: str = "") -> None:
+    if not isinstance(data, dict):
+        return
+    for key, value in data.items():
+        where = f"{path}.{key}" if path else str(key)
+        if key in _SECRET_NAMES and value is not None:
+            env = "BOTES_" + where.upper().replace(".", "__")
+            raise ConfigError(f"{where}: secrets are not read from the config file; set {env} instead")
+        _reject_secrets_in_file(value, where)
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Settings from ``path`` (YAML, optional) and the environment; ConfigError names a bad setting."""
+    settings_cls: type[Settings] = Settings
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            _reject_secrets_in_file(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+        settings_cls = type("FileSettings", (Settings,), {
+            "model_config": SettingsConfigDict(**{**Settings.model_config, "yaml_file": path}),
+        })
+    try:
+        loaded = settings_cls()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None
+    # A plain Settings (not the per-file subclass) pickles cleanly into Flink functions.
+    return Settings.model_validate(loaded.model_dump())
+
+
+def redacted(settings: Settings) -> dict[str, Any]:
+    """The effective settings as JSON-able data, secrets and URL credentials masked."""
+    data = settings.model_dump(mode="json")
+    data["redis"]["url"] = _mask_url_password(data["redis"]["url"])
+    data["index"]["url"] = _mask_url_password(data["index"]["url"])
+    return data
+
+
+def _mask_url_password(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":**********@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -1,0 +1,100 @@
+"""Internal assets and their classification, from a CSV table keyed by IP or CIDR (longest prefix wins)."""
+
+from __future__ import annotations
+
+import csv
+import ipaddress
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pipeline.addresses import AddressClassifier, Scope, parse_ip
+from pipeline.config import AssetsSettings
+from pipeline.enrich.base import address_targets
+from pipeline.errors import ConfigError, DependencyError
+from pipeline.events import Event, Found, NotFound, Outcome, Target
+
+__all__ = ["AssetsEnricher", "AssetTable", "CRITICALITIES", "ASSET_FIELD"]
+
+CRITICALITIES = ("Critical", "Medium", "Low")
+ASSET_FIELD = "asset"  # results go to botes.<source|destination|...>.asset.*
+_COLUMNS = ("network", "hostname", "owner", "os", "location", "criticality", "roles")
+
+
+class AssetTable:
+    """Exact-IP and CIDR rows; a lookup tries each prefix length present, longest first."""
+
+    def __init__(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        self._by_prefix: dict[tuple[int, int], dict[Any, dict[str, Any]]] = {}
+        for network_text, asset in rows:
+            network = ipaddress.ip_network(network_text, strict=False)
+            self._by_prefix.setdefault((network.version, network.prefixlen), {})[network] = asset
+        self._lengths = sorted(self._by_prefix, key=lambda k: -k[1])
+
+    def __len__(self) -> int:
+        return sum(len(nets) for nets in self._by_prefix.values())
+
+    def find(self, value: str) -> dict[str, Any] | None:
+        address = parse_ip(value)
+        if address is None:
+            return None
+        for version, length in self._lengths:
+            if version != address.version:
+                continue
+            network = ipaddress.ip_network(f"{address}/{length}", strict=False)
+            asset = self._by_prefix[(version, length)].get(network)
+            if asset is not None:
+                return asset
+        return None
+
+    @classmethod
+    def from_csv(cls, path: Path) -> AssetTable:
+        try:
+            with path.open(encoding="utf-8", newline="") as f:
+                reader = csv.DictReader(row for row in f if not row.lstrip().startswith("#"))
+                missing = set(_COLUMNS[:1]) - set(reader.fieldnames or ())
+                if missing:
+                    raise ConfigError(f"assets.path {path}: missing column(s) {sorted(missing)}")
+                return cls(_parse_row(path, n, row) for n, row in enumerate(reader, start=2))
+        except OSError as exc:
+            raise DependencyError(f"assets.path: cannot read {path}: {exc}") from None
+
+
+def _parse_row(path: Path, line: int, row: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    network = (row.get("network") or "").strip()
+    try:
+        ipaddress.ip_network(network, strict=False)
+    except ValueError:
+        raise ConfigError(f"assets.path {path}:{line}: {network!r} is not an IP or CIDR") from None
+    criticality = (row.get("criticality") or "").strip().title()
+    if criticality and criticality not in CRITICALITIES:
+        raise ConfigError(f"assets.path {path}:{line}: criticality {criticality!r} is not one of "
+                          f"{', '.join(CRITICALITIES)}")
+    asset: dict[str, Any] = {
+        "hostname": row.get("hostname"), "owner": row.get("owner"), "os": row.get("os"),
+        "location": row.get("location"), "criticality": criticality or None,
+        "roles": [r.strip() for r in (row.get("roles") or "").split(";") if r.strip()] or None,
+    }
+    asset = {k: v.strip() if isinstance(v, str) else v for k, v in asset.items()}
+    return network, {k: v for k, v in asset.items() if v}
+
+
+class AssetsEnricher:
+    name = "assets"
+
+    def __init__(self, settings: AssetsSettings, classifier: AddressClassifier) -> None:
+        self._table = AssetTable.from_csv(settings.path)
+        self._classifier = classifier
+
+    def targets(self, event: Event) -> Iterable[Target]:
+        return address_targets(event, self._classifier, Scope.INTERNAL)
+
+    async def lookup(self, value: str) -> Outcome:
+        asset = self._table.find(value)
+        return Found(asset) if asset is not None else NotFound()
+
+    def fragment(self, target: Target, found: Found) -> Event:
+        return {"botes": {target.field: {ASSET_FIELD: found.data}}}
+
+    async def aclose(self) -> None:
+        return None

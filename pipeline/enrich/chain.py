@@ -1,0 +1,73 @@
+"""Runs the enabled enrichers, in config order, on one event and merges what they find."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from pipeline.enrich.base import Enricher
+from pipeline.events import Event, Failed, Found, Outcome, Target
+from pipeline.normalize.records import set_path
+
+__all__ = ["EnrichmentChain", "merge_into", "FAILURES_FIELD"]
+
+log = logging.getLogger(__name__)
+
+# Where an event records which source could not answer for which field, and why.
+FAILURES_FIELD = "botes.enrichment.failures"
+
+
+def merge_into(event: Event, fragment: Event) -> None:
+    """Deep-merge ``fragment`` into ``event``; the fragment wins on scalar conflicts."""
+    for key, value in fragment.items():
+        current = event.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            merge_into(current, value)
+        else:
+            event[key] = value
+
+
+class EnrichmentChain:
+    def __init__(self, enrichers: Sequence[Enricher]) -> None:
+        self.enrichers = list(enrichers)
+        self._logged_bugs: set[str] = set()
+
+    async def enrich(self, event: Event) -> Event:
+        failures: list[dict[str, Any]] = []
+        for enricher in self.enrichers:
+            targets = list(enricher.targets(event))
+            if not targets:
+                continue
+            values = list(dict.fromkeys(t.value for t in targets))
+            outcomes = dict(zip(values, await asyncio.gather(
+                *(self._lookup(enricher, v) for v in values)), strict=True))
+            for target in targets:
+                self._apply(event, enricher, target, outcomes[target.value], failures)
+        if failures:
+            set_path(event, FAILURES_FIELD, failures)
+        return event
+
+    async def _lookup(self, enricher: Enricher, value: str) -> Outcome:
+        try:
+            return await enricher.lookup(value)
+        except Exception as exc:  # a bug in a source must not stop the event
+            if enricher.name not in self._logged_bugs:
+                self._logged_bugs.add(enricher.name)
+                log.exception("enricher %s raised on a lookup; further errors are only counted",
+                              enricher.name)
+            return Failed(f"error: {type(exc).__name__}")
+
+    @staticmethod
+    def _apply(event: Event, enricher: Enricher, target: Target, outcome: Outcome,
+               failures: list[dict[str, Any]]) -> None:
+        if isinstance(outcome, Found):
+            merge_into(event, enricher.fragment(target, outcome))
+        elif isinstance(outcome, Failed):
+            failures.append({"source": enricher.name, "field": f"{target.field}.ip",
+                             "reason": outcome.reason})
+
+    async def aclose(self) -> None:
+        for enricher in self.enrichers:
+            await enricher.aclose()

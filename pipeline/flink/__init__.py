@@ -1,0 +1,1 @@
+"""PyFlink wiring: the Kafka -> enrich -> index job and the embedded files -> enrich -> NDJSON job."""

@@ -1,0 +1,178 @@
+"""PyFlink functions that adapt the pipeline's pure parts (normalise, enrich chain, index writer) to Flink.
+
+Records travel between operators as JSON strings: cheap to pickle and the wire form everything else uses.
+No decision about an event is made here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from pyflink.datastream import (
+    AsyncFunction,
+    KeyedProcessFunction,
+    OutputTag,
+    ProcessFunction,
+    RuntimeContext,
+)
+from pyflink.common import Types
+
+from pipeline.cache import open_cache, with_cache
+from pipeline.config import Settings
+from pipeline.enrich import EnrichmentChain, build_enrichers
+from pipeline.events import Event, Rejected
+from pipeline.index.documents import document_id, index_name
+from pipeline.index.writer import IndexDoc, IndexWriter, open_client
+from pipeline.normalize import Normalizer
+from pipeline.normalize.records import parse_record
+
+__all__ = ["DEAD_LETTERS", "ParseEvents", "NormalizeLines", "Enrich", "WriteToIndex", "index_shard"]
+
+log = logging.getLogger(__name__)
+
+# Side output for records that cannot go on: they carry the stage, the reason and the original text.
+DEAD_LETTERS = OutputTag("dead-letters", Types.STRING())
+
+
+def _dead_letter(rejected: Rejected, stage: str) -> tuple[OutputTag, str]:
+    return DEAD_LETTERS, json.dumps(rejected.as_record(stage))
+
+
+class ParseEvents(ProcessFunction):  # type: ignore[misc]
+    """Kafka message -> ECS event JSON; anything else -> dead letters."""
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self._rejected = runtime_context.get_metrics_group().counter("events_rejected")
+
+    def process_element(self, value: str, ctx: ProcessFunction.Context) -> Iterator[Any]:
+        record = parse_record(value)
+        if isinstance(record, Rejected):
+            reason = record.reason
+        elif not isinstance(record.get("event"), dict) or "dataset" not in record["event"]:
+            reason = "not an ECS event from `botes replay` (no event.dataset)"
+        else:
+            yield value
+            return
+        self._rejected.inc()
+        yield _dead_letter(Rejected(reason, value), "parse")
+
+
+class NormalizeLines(ProcessFunction):  # type: ignore[misc]
+    """BOTES line of one file -> ECS event JSON (embedded mode reads the files itself)."""
+
+    def __init__(self, source_type: str, file_name: str, default_timezone: str = "UTC") -> None:
+        self._source_type = source_type
+        self._file_name = file_name
+        self._default_timezone = default_timezone
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self._normalizer = Normalizer(self._default_timezone)
+
+    def process_element(self, value: str, ctx: ProcessFunction.Context) -> Iterator[Any]:
+        if not value.strip():
+            return
+        result = self._normalizer.normalize_line(value, self._source_type, self._file_name)
+        if isinstance(result, Rejected):
+            yield _dead_letter(result, "normalize")
+        else:
+            yield json.dumps(result)
+
+
+class Enrich(AsyncFunction):  # type: ignore[misc]
+    """Runs the enrichment chain; Flink drives it on its own event loop, many events in flight.
+
+    Clients are built on the first call, inside that loop, because async clients bind to the loop
+    that first uses them. Each source enforces its own timeout, so no operator timeout is set.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._chain: EnrichmentChain | None = None
+        self._building: asyncio.Lock | None = None
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        metrics = runtime_context.get_metrics_group()
+        self._enriched = metrics.counter("events_enriched")
+        self._failures = metrics.counter("lookup_failures")
+
+    async def _get_chain(self) -> EnrichmentChain:
+        if self._chain is None:
+            if self._building is None:
+                self._building = asyncio.Lock()
+            async with self._building:
+                if self._chain is None:
+                    cache = open_cache(self._settings)
+                    self._chain = EnrichmentChain(
+                        with_cache(build_enrichers(self._settings), cache, self._settings))
+        return self._chain
+
+    async def async_invoke(self, value: str) -> list[str]:
+        chain = await self._get_chain()
+        event: Event = await chain.enrich(json.loads(value))
+        self._enriched.inc()
+        failures = event.get("botes", {}).get("enrichment", {}).get("failures")
+        if failures:
+            self._failures.inc(len(failures))
+        return [json.dumps(event)]
+
+
+def index_shard(value: str, shards: int) -> int:
+    """Spreads documents over the writer's parallel instances."""
+    return hash(value) % shards
+
+
+class WriteToIndex(KeyedProcessFunction):  # type: ignore[misc]
+    """Buffers documents and bulk-writes them when the batch is full or ``flush_interval`` has passed.
+
+    Emits a dead-letter record for each document the index refuses (e.g. a mapping error).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings.index
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self._writer = IndexWriter(open_client(self._settings))
+        self._buffer: list[IndexDoc] = []
+        self._timer_due = False
+        metrics = runtime_context.get_metrics_group()
+        self._created = metrics.counter("documents_created")
+        self._duplicates = metrics.counter("documents_duplicate")
+        self._refused = metrics.counter("documents_refused")
+
+    def process_element(self, value: str, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
+        event = json.loads(value)
+        self._buffer.append(IndexDoc(index_name(event, self._settings.prefix), document_id(event), event))
+        if len(self._buffer) >= self._settings.bulk_actions:
+            yield from self._flush()
+        elif not self._timer_due:
+            self._timer_due = True
+            due = ctx.timer_service().current_processing_time() + int(self._settings.flush_interval * 1000)
+            ctx.timer_service().register_processing_time_timer(due)
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterator[Any]:
+        self._timer_due = False
+        yield from self._flush()
+
+    def _flush(self) -> Iterator[Any]:
+        if not self._buffer:
+            return
+        batch, self._buffer = self._buffer, []
+        started = time.monotonic()
+        result = self._writer.write(batch)
+        log.debug("bulk wrote %d documents in %.3f s", len(batch), time.monotonic() - started)
+        self._created.inc(result.created)
+        self._duplicates.inc(result.duplicates)
+        self._refused.inc(len(result.rejected))
+        for doc, reason in result.rejected:
+            yield json.dumps({"stage": "index", "reason": reason, "raw": json.dumps(doc.source),
+                              "index": doc.index, "id": doc.id})
+
+    def close(self) -> None:
+        # Timers flush normally; what is left at shutdown is written before the worker goes.
+        for _ in self._flush():
+            log.error("a document was refused by the index at shutdown; see the dead-letter topic")

@@ -1,0 +1,97 @@
+"""Converting raw values to the ECS type the field table names. Errors are returned, never raised."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from pipeline.addresses import parse_ip
+
+__all__ = ["ConversionError", "convert", "parse_timestamp"]
+
+
+class ConversionError(ValueError):
+    pass
+
+
+def _to_long(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ConversionError(f"{value!r} is not an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise ConversionError(f"{value!r} is not an integer")
+
+
+def _to_float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConversionError(f"{value!r} is not a number") from None
+
+
+def _to_ip(value: Any) -> str:
+    address = parse_ip(value)
+    if address is None:
+        raise ConversionError(f"{value!r} is not an IP address")
+    return str(address)
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise ConversionError(f"{value!r} is not a boolean")
+
+
+def _to_keyword(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return value
+    return value if isinstance(value, str) else str(value)
+
+
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "long": _to_long, "integer": _to_long, "float": _to_float, "double": _to_float,
+    "ip": _to_ip, "boolean": _to_bool, "keyword": _to_keyword, "text": _to_keyword,
+}
+
+
+def convert(value: Any, ecs_type: str, tz: tzinfo = UTC) -> Any:
+    """``value`` as ``ecs_type``; lists convert element-wise. Raises ConversionError."""
+    if isinstance(value, list):
+        return [convert(v, ecs_type, tz) for v in value]
+    if ecs_type == "date":
+        return parse_timestamp(value, tz)
+    return _CONVERTERS.get(ecs_type, _to_keyword)(value)
+
+
+def parse_timestamp(value: Any, tz: tzinfo = UTC) -> str:
+    """An ISO-8601 UTC timestamp from ISO text, or epoch seconds/ms/ns; naive times are in ``tz``."""
+    if isinstance(value, str) and value.strip().lstrip("-").replace(".", "", 1).isdigit():
+        value = float(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+        while abs(seconds) > 1e11:  # milliseconds, microseconds or nanoseconds since the epoch
+            seconds /= 1000
+        moment = datetime.fromtimestamp(seconds, UTC)
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ConversionError(f"{value!r} is not a timestamp") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=tz)
+    else:
+        raise ConversionError(f"{value!r} is not a timestamp")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
