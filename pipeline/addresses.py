@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["Scope", "AddressClassifier", "parse_ip"]
 
@@ -16,7 +16,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-class Scope(str, Enum):
+class Scope(StrEnum):
     PUBLIC = "public"
     INTERNAL = "internal"
     OTHER = "other"  # loopback, multicast, unspecified, documentation, reserved...

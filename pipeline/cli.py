@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -27,7 +27,7 @@ config_app = typer.Typer(no_args_is_help=True, help="Inspect the configuration."
 app.add_typer(config_app, name="config")
 err = Console(stderr=True)
 
-ConfigOption = Annotated[Optional[Path], typer.Option(  # noqa: UP007 - typer needs Optional here
+ConfigOption = Annotated[Path | None, typer.Option(
     "--config", "-c", envvar="BOTES_CONFIG", help="YAML config file; BOTES_* environment overrides it.")]
 
 
@@ -52,12 +52,15 @@ def config_show(config: ConfigOption = None) -> None:
 
 @app.command()
 def normalize(
-    files: Annotated[Optional[list[Path]], typer.Argument(help="BOTES JSON-lines files; stdin if none.")] = None,  # noqa: UP007
+    files: Annotated[list[Path] | None, typer.Argument(help="BOTES JSON-lines files; stdin if none.")] = None,
     source_type: Annotated[str, typer.Option("--source-type", "-t", help="e.g. fgt_traffic, suricata")] = "",
 ) -> None:
     """Print BOTES records as ECS NDJSON. Bad lines are reported on stderr; exit 1 if there were any."""
     if not source_type:
         raise _fail("--source-type is required")
+    missing = [str(p) for p in files or [] if not p.is_file()]
+    if missing:
+        raise _fail(f"no such file: {', '.join(missing)}")
     normalizer = Normalizer()
     bad = 0
     inputs = [(str(p), read_lines(p)) for p in files] if files else [
@@ -69,7 +72,7 @@ def normalize(
             result = normalizer.normalize_line(line, source_type, f"{name}:{number}")
             if isinstance(result, Rejected):
                 bad += 1
-                err.print(f"{result.location}: {result.reason}", highlight=False, markup=False)
+                err.print(f"{result.location}: {result.reason}", highlight=False, markup=False, soft_wrap=True)
             else:
                 out.write(json.dumps(result) + "\n")
     if bad:
@@ -79,7 +82,7 @@ def normalize(
 @app.command()
 def replay(
     paths: Annotated[list[Path], typer.Argument(help="BOTES files or directories of them.")],
-    source_type: Annotated[Optional[str], typer.Option("--source-type", "-t")] = None,  # noqa: UP007
+    source_type: Annotated[str | None, typer.Option("--source-type", "-t")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Normalise BOTES files and publish them to the Kafka topic of each event's family."""
@@ -95,7 +98,8 @@ def replay(
         def on_line(_file: object, rejected: Rejected | None) -> None:
             progress.advance(task)
             if rejected is not None:
-                progress.console.print(f"{rejected.location}: {rejected.reason}", markup=False)
+                progress.console.print(f"{rejected.location}: {rejected.reason}", markup=False,
+                                       highlight=False, soft_wrap=True)
 
         report = replay_files(files, settings.kafka, Normalizer(), on_line)
     table = Table("topic", "events", title="published")
@@ -112,11 +116,11 @@ def replay(
 
 @app.command()
 def run(
-    inputs: Annotated[Optional[list[Path]], typer.Option(  # noqa: UP007
+    inputs: Annotated[list[Path] | None, typer.Option(
         "--input", "-i", help="Embedded mode: BOTES files/directories (default: the bundled sample).")] = None,
-    output: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+    output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Embedded mode: enriched NDJSON file to write.")] = None,
-    source_type: Annotated[Optional[str], typer.Option("--source-type", "-t")] = None,  # noqa: UP007
+    source_type: Annotated[str | None, typer.Option("--source-type", "-t")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Run the enrichment job: embedded (files -> NDJSON) with --output, else Kafka -> index."""
@@ -139,7 +143,8 @@ def _run_embedded(settings: Settings, inputs: list[Path], output: Path, source_t
     report = run_embedded(settings, files, output)
     elapsed = time.monotonic() - started
     for rejected in report.rejected:
-        err.print(f"rejected ({rejected.get('location')}): {rejected['reason']}", markup=False)
+        err.print(f"rejected ({rejected.get('location')}): {rejected['reason']}", markup=False,
+                  highlight=False, soft_wrap=True)
     err.print(f"{report.events} enriched events -> {output} in {elapsed:.1f} s "
               f"({report.events / elapsed:.0f} events/s incl. job start); {len(report.rejected)} rejected",
               highlight=False)

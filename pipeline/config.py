@@ -7,17 +7,19 @@ API keys) come only from the environment and are held as ``SecretStr`` so they n
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     YamlConfigSettingsSource,
 )
 
@@ -33,6 +35,17 @@ __all__ = [
 def bundled_data(name: str) -> Path:
     """A file shipped inside the package under ``pipeline/data``."""
     return Path(str(resources.files("pipeline") / "data" / name))
+
+
+def _seconds_or_iso(value: Any) -> Any:
+    """Durations may be given as seconds ("3600") as well as ISO 8601 ("PT1H")."""
+    if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+        return float(value)
+    return value
+
+
+# A duration: seconds (number or numeric text) or ISO 8601.
+Duration = Annotated[timedelta, BeforeValidator(_seconds_or_iso)]
 
 
 class _Section(BaseModel):
@@ -81,8 +94,8 @@ class IndexSettings(_Section):
 class SourceSettings(_Section):
     enabled: bool = True
     cache: bool = True                     # put the shared cache in front of this source
-    ttl: timedelta = timedelta(hours=24)
-    negative_ttl: timedelta = timedelta(hours=1)  # how long "not found" is remembered
+    ttl: Duration = timedelta(hours=24)
+    negative_ttl: Duration = timedelta(hours=1)  # how long "not found" is remembered
     timeout: float = 2.0                   # seconds, enforced inside lookup()
 
 
@@ -91,19 +104,29 @@ class GeoIPSettings(SourceSettings):
     # point these at GeoLite2/GeoIP2 City and ASN files for real answers.
     city_db: Path = Field(default_factory=lambda: bundled_data("mmdb/GeoLite2-City-Test.mmdb"))
     asn_db: Path = Field(default_factory=lambda: bundled_data("mmdb/GeoLite2-ASN-Test.mmdb"))
-    ttl: timedelta = timedelta(days=7)
-    negative_ttl: timedelta = timedelta(days=1)
+    ttl: Duration = timedelta(days=7)
+    negative_ttl: Duration = timedelta(days=1)
 
 
 class AssetsSettings(SourceSettings):
     path: Path = Field(default_factory=lambda: bundled_data("assets.csv"))
-    ttl: timedelta = timedelta(hours=1)
-    negative_ttl: timedelta = timedelta(minutes=10)
+    ttl: Duration = timedelta(hours=1)
+    negative_ttl: Duration = timedelta(minutes=10)
 
 
 class NetworkSettings(_Section):
     # Public ranges your site uses internally: treated as internal (assets) rather than public (GeoIP).
     internal_networks: list[str] = Field(default_factory=list)
+
+    @field_validator("internal_networks")
+    @classmethod
+    def _are_networks(cls, networks: list[str]) -> list[str]:
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not an IP network (e.g. 203.0.113.0/24)") from None
+        return networks
 
 
 class FlinkSettings(_Section):
@@ -113,10 +136,14 @@ class FlinkSettings(_Section):
     checkpoint_interval: float = Field(10.0, gt=0)  # seconds
 
 
+# The sources the job can run, in the default order.
+EnricherName = Literal["assets", "geoip"]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BOTES_", env_nested_delimiter="__", extra="forbid")
 
-    enrichers: list[Literal["assets", "geoip"]] = Field(default_factory=lambda: ["assets", "geoip"])
+    enrichers: list[EnricherName] = Field(default_factory=lambda: list(get_args(EnricherName)))
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
@@ -164,14 +191,20 @@ def load_settings(path: Path | None = None) -> Settings:
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
         try:
-            _reject_secrets_in_file(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+            content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+        if not isinstance(content, dict):
+            raise ConfigError(f"config file {path}: the top level must be a mapping of sections")
+        _reject_secrets_in_file(content)
         settings_cls = type("FileSettings", (Settings,), {
             "model_config": SettingsConfigDict(**{**Settings.model_config, "yaml_file": path}),
         })
     try:
         loaded = settings_cls()
+    except SettingsError as exc:  # e.g. a list setting in the environment that is not JSON
+        raise ConfigError(f"invalid settings: {exc}; list and object values are JSON, "
+                          'e.g. BOTES_ENRICHERS=\'["geoip"]\'') from None
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()

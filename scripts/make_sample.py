@@ -65,8 +65,10 @@ def suricata(rng: random.Random, n: int) -> dict[str, object]:
     if kind == "alert":
         sid, signature, category = rng.choice([
             (2008578, "ET SCAN Sipvicious Scan", "Attempted Information Leak"),
-            (2012887, "ET POLICY Http Client Body contains pass= in cleartext", "Potential Corporate Privacy Violation"),
-            (2019284, "ET ATTACK_RESPONSE Possible MS CMD Shell opened on local system", "Successful Administrator Privilege Gain"),
+            (2012887, "ET POLICY Http Client Body contains pass= in cleartext",
+             "Potential Corporate Privacy Violation"),
+            (2019284, "ET ATTACK_RESPONSE Possible MS CMD Shell opened on local system",
+             "Successful Administrator Privilege Gain"),
         ])
         record["alert"] = {"action": "allowed", "gid": 1, "signature_id": sid, "rev": 3,
                            "signature": signature, "category": category, "severity": rng.randint(1, 3)}

@@ -51,13 +51,16 @@ class AssetTable:
     def from_csv(cls, path: Path) -> AssetTable:
         try:
             with path.open(encoding="utf-8", newline="") as f:
-                reader = csv.DictReader(row for row in f if not row.lstrip().startswith("#"))
-                missing = set(_COLUMNS[:1]) - set(reader.fieldnames or ())
-                if missing:
-                    raise ConfigError(f"assets.path {path}: missing column(s) {sorted(missing)}")
-                return cls(_parse_row(path, n, row) for n, row in enumerate(reader, start=2))
+                numbered = [(n, line) for n, line in enumerate(f, start=1)
+                            if line.strip() and not line.lstrip().startswith("#")]
         except OSError as exc:
             raise DependencyError(f"assets.path: cannot read {path}: {exc}") from None
+        rows = csv.reader(line for _, line in numbered)
+        header = [name.strip() for name in next(rows, [])]
+        if "network" not in header:
+            raise ConfigError(f"assets.path {path}: no 'network' column in the header ({', '.join(_COLUMNS)})")
+        return cls(_parse_row(path, number, dict(zip(header, values, strict=False)))
+                   for (number, _), values in zip(numbered[1:], rows, strict=True))
 
 
 def _parse_row(path: Path, line: int, row: dict[str, str]) -> tuple[str, dict[str, Any]]:

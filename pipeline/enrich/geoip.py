@@ -8,7 +8,7 @@ from typing import Any
 import geoip2.database
 import geoip2.errors
 import geoip2.models
-from maxminddb import MODE_MMAP
+from maxminddb import MODE_MMAP, InvalidDatabaseError
 
 from pipeline.addresses import AddressClassifier, Scope
 from pipeline.config import GeoIPSettings
@@ -22,7 +22,7 @@ __all__ = ["GeoIPEnricher"]
 def _open(path: Any, setting: str) -> geoip2.database.Reader:
     try:
         return geoip2.database.Reader(str(path), mode=MODE_MMAP)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, InvalidDatabaseError) as exc:
         raise DependencyError(f"geoip.{setting}: cannot open MaxMind database {path}: {exc}") from None
 
 
@@ -51,7 +51,11 @@ class GeoIPEnricher:
 
     def __init__(self, settings: GeoIPSettings, classifier: AddressClassifier) -> None:
         self._city = _open(settings.city_db, "city_db")
-        self._asn = _open(settings.asn_db, "asn_db")
+        try:
+            self._asn = _open(settings.asn_db, "asn_db")
+        except DependencyError:
+            self._city.close()
+            raise
         self._classifier = classifier
 
     def targets(self, event: Event) -> Iterable[Target]:

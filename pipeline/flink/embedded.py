@@ -1,19 +1,22 @@
 """Embedded mode: the same enrichment on the local Flink MiniCluster, BOTES files in, NDJSON out.
 
-No Kafka, Redis or index server: the cache is in-process. Records that cannot be normalised are
-collected with their reason and written next to the output.
+No Kafka, Redis or index server: the cache is in-process. The job runs in batch mode and writes part
+files with Flink's FileSink (collecting results through the client is ~10x slower); they are then
+joined into the one output file. Records that cannot be normalised are kept with their reason.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from pyflink.common import Types, WatermarkStrategy
-from pyflink.datastream import DataStream
-from pyflink.datastream.connectors.file_system import FileSource, StreamFormat
+from pyflink.common import Encoder, Types, WatermarkStrategy
+from pyflink.datastream import DataStream, RuntimeExecutionMode
+from pyflink.datastream.connectors.file_system import BucketAssigner, FileSink, FileSource, StreamFormat
 
 from pipeline.config import Settings
 from pipeline.flink.environment import make_environment
@@ -23,45 +26,59 @@ from pipeline.normalize import BotesFile
 
 __all__ = ["EmbeddedReport", "run_embedded"]
 
-_EVENT, _REJECTED = "event", "rejected"
-
 
 @dataclass(slots=True)
 class EmbeddedReport:
     events: int = 0
-    rejected: list[dict[str, str]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _tagged(stream: DataStream, tag: str) -> DataStream:
-    return stream.map(lambda value: (tag, value),
-                      output_type=Types.TUPLE([Types.STRING(), Types.STRING()]))
+def _file_sink(directory: Path) -> FileSink:
+    return (FileSink.for_row_format(str(directory), Encoder.simple_string_encoder())
+            .with_bucket_assigner(BucketAssigner.base_path_bucket_assigner())
+            .build())
 
 
-def run_embedded(settings: Settings, files: Sequence[BotesFile], output: Path,
-                 on_event: Callable[[], None] = lambda: None) -> EmbeddedReport:
+def _read_lines(source: BotesFile, env: Any) -> DataStream:
+    # ISO-8859-1 maps each byte to one character, so NormalizeLines recovers the file's exact bytes.
+    file_source = FileSource.for_record_stream_format(
+        StreamFormat.text_line_format("ISO-8859-1"), str(source.path.resolve())).build()
+    return env.from_source(file_source, WatermarkStrategy.no_watermarks(), f"read {source.path.name}")
+
+
+def _part_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def run_embedded(settings: Settings, files: Sequence[BotesFile], output: Path) -> EmbeddedReport:
     settings = settings.model_copy(update={"cache": settings.cache.model_copy(update={"backend": "memory"})})
     env = make_environment(settings.flink, with_kafka=False)
-    normalized: list[DataStream] = []
-    for botes_file in files:
-        source = FileSource.for_record_stream_format(
-            StreamFormat.text_line_format(), str(botes_file.path.resolve())).build()
-        lines = env.from_source(source, WatermarkStrategy.no_watermarks(), f"read {botes_file.path.name}")
-        normalized.append(lines.process(
-            NormalizeLines(botes_file.source_type, str(botes_file.path)), output_type=Types.STRING()
-        ).name(f"normalize {botes_file.source_type}"))
+    env.set_runtime_mode(RuntimeExecutionMode.BATCH)
+    work = output.parent / f".{output.name}.parts"
+    shutil.rmtree(work, ignore_errors=True)
+
+    normalized = [
+        _read_lines(botes_file, env)
+        .process(NormalizeLines(botes_file.source_type, str(botes_file.path)), output_type=Types.STRING())
+        .name(f"normalize {botes_file.source_type}")
+        for botes_file in files
+    ]
     events = normalized[0].union(*normalized[1:]) if len(normalized) > 1 else normalized[0]
+    enrich_stream(events, settings).sink_to(_file_sink(work / "events")).name("enriched events")
     rejected = [stream.get_side_output(DEAD_LETTERS) for stream in normalized]
-    results = _tagged(enrich_stream(events, settings), _EVENT).union(
-        *(_tagged(stream, _REJECTED) for stream in rejected))
+    (rejected[0].union(*rejected[1:]) if len(rejected) > 1 else rejected[0]).sink_to(
+        _file_sink(work / "rejected")).name("rejected records")
+    env.execute("botes-embedded")
 
     report = EmbeddedReport()
     output.parent.mkdir(parents=True, exist_ok=True)
-    with output.open("w", encoding="utf-8") as out, results.execute_and_collect("botes-embedded") as rows:
-        for tag, value in rows:
-            if tag == _EVENT:
-                out.write(value + "\n")
-                report.events += 1
-                on_event()
-            else:
-                report.rejected.append(json.loads(value))
+    with output.open("w", encoding="utf-8") as out:
+        for part in _part_files(work / "events"):
+            with part.open(encoding="utf-8") as lines:
+                for line in lines:
+                    out.write(line)
+                    report.events += 1
+    for part in _part_files(work / "rejected"):
+        report.rejected.extend(json.loads(line) for line in part.open(encoding="utf-8"))
+    shutil.rmtree(work, ignore_errors=True)
     return report

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from pyflink.common import Types
 from pyflink.datastream import (
     AsyncFunction,
     KeyedProcessFunction,
@@ -20,7 +21,6 @@ from pyflink.datastream import (
     ProcessFunction,
     RuntimeContext,
 )
-from pyflink.common import Types
 
 from pipeline.cache import open_cache, with_cache
 from pipeline.config import Settings
@@ -63,7 +63,11 @@ class ParseEvents(ProcessFunction):  # type: ignore[misc]
 
 
 class NormalizeLines(ProcessFunction):  # type: ignore[misc]
-    """BOTES line of one file -> ECS event JSON (embedded mode reads the files itself)."""
+    """BOTES line of one file -> ECS event JSON (embedded mode reads the files itself).
+
+    Lines arrive decoded as ISO-8859-1, which maps every byte to one character, so encoding them back
+    gives the exact bytes of the file: bad UTF-8 is then rejected exactly as `botes replay` rejects it.
+    """
 
     def __init__(self, source_type: str, file_name: str, default_timezone: str = "UTC") -> None:
         self._source_type = source_type
@@ -74,9 +78,10 @@ class NormalizeLines(ProcessFunction):  # type: ignore[misc]
         self._normalizer = Normalizer(self._default_timezone)
 
     def process_element(self, value: str, ctx: ProcessFunction.Context) -> Iterator[Any]:
-        if not value.strip():
+        line = value.encode("latin-1")
+        if not line.strip():
             return
-        result = self._normalizer.normalize_line(value, self._source_type, self._file_name)
+        result = self._normalizer.normalize_line(line, self._source_type, self._file_name)
         if isinstance(result, Rejected):
             yield _dead_letter(result, "normalize")
         else:

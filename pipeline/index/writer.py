@@ -8,7 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from elastic_transport import ApiResponseMeta, HttpHeaders, TransportError, Urllib3HttpNode
+from elastic_transport import HttpHeaders, TransportError, Urllib3HttpNode
+from elastic_transport._models import DEFAULT, DefaultType
+from elastic_transport._node import NodeApiResponse
 from elasticsearch import ApiError, Elasticsearch
 
 from pipeline.config import IndexSettings
@@ -27,15 +29,16 @@ class PlainJsonNode(Urllib3HttpNode):
     compatibility media type, which OpenSearch-API servers answer with 406 (``index.server: opensearch``)."""
 
     def perform_request(self, method: str, target: str, body: bytes | None = None,
-                        headers: HttpHeaders | None = None, **kwargs: Any
-                        ) -> tuple[ApiResponseMeta, bytes]:
+                        headers: HttpHeaders | None = None,
+                        request_timeout: DefaultType | float | None = DEFAULT) -> NodeApiResponse:
         if headers is not None:
             headers = headers.copy()
             for name in ("content-type", "accept"):
                 if name in headers:
                     headers[name] = ("application/x-ndjson" if "x-ndjson" in headers[name]
                                      else "application/json")
-        return super().perform_request(method, target, body=body, headers=headers, **kwargs)
+        return super().perform_request(method, target, body=body, headers=headers,
+                                       request_timeout=request_timeout)
 
 
 def open_client(settings: IndexSettings) -> Elasticsearch:
@@ -46,9 +49,10 @@ def open_client(settings: IndexSettings) -> Elasticsearch:
         auth["basic_auth"] = (settings.username, settings.password.get_secret_value())
     if settings.server == "opensearch":
         auth["node_class"] = PlainJsonNode
+    if settings.ca_certs is not None:
+        auth["ca_certs"] = str(settings.ca_certs)
     return Elasticsearch(
         settings.url, verify_certs=settings.verify_certs,
-        ca_certs=str(settings.ca_certs) if settings.ca_certs else None,
         request_timeout=settings.request_timeout, retry_on_timeout=True, max_retries=3, **auth,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -58,6 +59,8 @@ def _to_bool(value: Any) -> bool:
 def _to_keyword(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return value if isinstance(value, str) else str(value)
 
 
@@ -76,15 +79,27 @@ def convert(value: Any, ecs_type: str, tz: tzinfo = UTC) -> Any:
     return _CONVERTERS.get(ecs_type, _to_keyword)(value)
 
 
+def _from_epoch(value: float) -> datetime:
+    try:
+        seconds = float(value)
+    except OverflowError:
+        raise ConversionError(f"{value!r} is not a timestamp") from None
+    if not math.isfinite(seconds):
+        raise ConversionError(f"{value!r} is not a timestamp")
+    while abs(seconds) > 1e11:  # milliseconds, microseconds or nanoseconds since the epoch
+        seconds /= 1000
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, ValueError, OSError):
+        raise ConversionError(f"{value!r} is out of the range of dates") from None
+
+
 def parse_timestamp(value: Any, tz: tzinfo = UTC) -> str:
     """An ISO-8601 UTC timestamp from ISO text, or epoch seconds/ms/ns; naive times are in ``tz``."""
     if isinstance(value, str) and value.strip().lstrip("-").replace(".", "", 1).isdigit():
         value = float(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-        while abs(seconds) > 1e11:  # milliseconds, microseconds or nanoseconds since the epoch
-            seconds /= 1000
-        moment = datetime.fromtimestamp(seconds, UTC)
+        moment = _from_epoch(value)
     elif isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip())

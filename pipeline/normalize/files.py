@@ -54,7 +54,7 @@ def find_botes_files(paths: Iterable[Path], source_type: str | None = None) -> l
 
 def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     """(line number, raw line without its newline), gzip-aware; blank lines are skipped."""
-    opener = gzip.open if path.suffix == ".gz" else open
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
     with opener(path, "rb") as f:
         for number, line in enumerate(f, start=1):
             stripped = line.rstrip(b"\r\n")

