@@ -1,11 +1,14 @@
-"""Types every layer shares: the event itself, lookup targets and lookup outcomes."""
+"""Types every layer shares: the event and its identity and paths, lookup targets and lookup outcomes."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Event", "Target", "Found", "NotFound", "Failed", "Outcome", "Rejected"]
+__all__ = ["Event", "Target", "Found", "NotFound", "Failed", "Outcome", "Rejected", "document_id", "get_path",
+           "set_path", "iter_leaves"]
 
 # An event stays in its wire form, ECS JSON as a dict, so the hot path never converts it twice.
 Event = dict[str, Any]
@@ -58,3 +61,42 @@ class Rejected:
         if self.location:
             record["location"] = self.location
         return record
+
+
+def document_id(event: Event) -> str:
+    """A hash of the dataset and the original record: the event's id in Kafka and in the index, so a
+    replayed event overwrites nothing and adds nothing."""
+    dataset = event.get("event", {}).get("dataset", "")
+    original = event.get("event", {}).get("original", "")
+    return hashlib.blake2b(f"{dataset}\n{original}".encode(), digest_size=16).hexdigest()
+
+
+def set_path(event: Event, path: str, value: Any) -> None:
+    """``set_path(e, "source.geo.city_name", v)`` creates the nested objects it needs."""
+    *parents, leaf = path.split(".")
+    node = event
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[leaf] = value
+
+
+def get_path(event: Event, path: str) -> Any:
+    node: Any = event
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def iter_leaves(event: Event, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted path, value) for every non-object value in a nested document."""
+    for key, value in event.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from iter_leaves(value, f"{path}.")
+        else:
+            yield path, value

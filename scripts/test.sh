@@ -19,4 +19,5 @@ fi
 
 .venv/bin/ruff check pipeline tests scripts bench
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache >/dev/null && echo "import contracts kept" || { .venv/bin/lint-imports --no-cache; exit 1; }
 .venv/bin/python -m pytest "$@"

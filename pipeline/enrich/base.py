@@ -6,8 +6,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from pipeline.addresses import AddressClassifier, Scope
-from pipeline.events import Event, Found, Outcome, Target
-from pipeline.normalize.records import get_path
+from pipeline.events import Event, Found, Outcome, Target, get_path
 
 __all__ = ["Enricher", "ADDRESS_FIELDS", "address_targets"]
 

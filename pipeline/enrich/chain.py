@@ -8,8 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipeline.enrich.base import Enricher
-from pipeline.events import Event, Failed, Found, Outcome, Target
-from pipeline.normalize.records import set_path
+from pipeline.events import Event, Failed, Found, Outcome, Target, set_path
 
 __all__ = ["EnrichmentChain", "merge_into", "FAILURES_FIELD"]
 

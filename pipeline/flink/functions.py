@@ -25,8 +25,8 @@ from pyflink.datastream import (
 from pipeline.cache import open_cache, with_cache
 from pipeline.config import Settings
 from pipeline.enrich import EnrichmentChain, build_enrichers
-from pipeline.events import Event, Rejected
-from pipeline.index.documents import document_id, index_name
+from pipeline.events import Event, Rejected, document_id
+from pipeline.index.documents import index_name
 from pipeline.index.writer import IndexDoc, IndexWriter, open_client
 from pipeline.normalize import Normalizer
 from pipeline.normalize.records import parse_record

@@ -12,8 +12,7 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from pipeline.config import KafkaSettings
 from pipeline.errors import DependencyError
-from pipeline.events import Rejected
-from pipeline.index.documents import document_id
+from pipeline.events import Rejected, document_id
 from pipeline.kafka.topics import create_topics, topic_for
 from pipeline.normalize import BotesFile, Normalizer, read_lines, resolve_source_type
 from pipeline.normalize.sources import FAMILIES

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipeline.events import Event
-from pipeline.normalize.records import get_path, set_path
+from pipeline.events import Event, get_path, set_path
 
 __all__ = ["prepare_fortigate", "finish_fgt_traffic", "IANA_TRANSPORTS"]
 

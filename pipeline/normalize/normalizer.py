@@ -6,10 +6,10 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipeline.events import Event, Rejected
+from pipeline.events import Event, Rejected, iter_leaves, set_path
 from pipeline.normalize.convert import ConversionError, convert
 from pipeline.normalize.maps import FieldSpec, FieldTable, load_field_table
-from pipeline.normalize.records import flatten, iter_leaves, parse_record, set_path
+from pipeline.normalize.records import flatten, parse_record
 from pipeline.normalize.sources import SOURCE_TYPES, SourceType, resolve_source_type
 
 __all__ = ["Normalizer", "ECS_VERSION", "UNMAPPED", "ERRORS_FIELD"]

@@ -1,14 +1,13 @@
-"""Turning one input line into a flat record, and building nested ECS documents from dotted paths."""
+"""Turning one input line into a flat record (nested objects and dotted keys alike)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-from pipeline.events import Event, Rejected
+from pipeline.events import Rejected
 
-__all__ = ["parse_record", "flatten", "set_path", "get_path", "iter_leaves"]
+__all__ = ["parse_record", "flatten"]
 
 
 def parse_record(line: str | bytes) -> dict[str, Any] | Rejected:
@@ -38,34 +37,3 @@ def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[path] = value
     return flat
-
-
-def set_path(event: Event, path: str, value: Any) -> None:
-    """``set_path(e, "source.geo.city_name", v)`` creates the nested objects it needs."""
-    *parents, leaf = path.split(".")
-    node = event
-    for part in parents:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    node[leaf] = value
-
-
-def get_path(event: Event, path: str) -> Any:
-    node: Any = event
-    for part in path.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
-
-
-def iter_leaves(event: Event, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """(dotted path, value) for every non-object value in a nested document."""
-    for key, value in event.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            yield from iter_leaves(value, f"{path}.")
-        else:
-            yield path, value

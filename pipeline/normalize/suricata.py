@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pipeline.events import Event
-from pipeline.normalize.records import get_path, set_path
+from pipeline.events import Event, get_path, set_path
 
 __all__ = ["finish_suricata"]
 

@@ -24,8 +24,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from elasticsearch import Elasticsearch
 
 from pipeline.config import Settings, bundled_data, load_settings
-from pipeline.events import Rejected
-from pipeline.index.documents import document_id
+from pipeline.events import Rejected, document_id
 from pipeline.index.writer import open_client
 from pipeline.normalize import Normalizer, find_botes_files, read_lines
 from tests.conftest import DATA, isolated
@@ -85,6 +84,17 @@ def produce_to_every_partition(settings: Settings, topics: list[str], value: str
     return count
 
 
+# An ECS-shaped message whose port the index's long mapping refuses: it must end as a dead letter.
+UNINDEXABLE = {"@timestamp": "2016-08-10T22:00:00.000Z", "source": {"port": "not-a-number"},
+               "event": {"dataset": "suricata", "original": "synthetic unindexable event"}}
+
+
+def produce_one(settings: Settings, topic: str, value: str) -> None:
+    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    producer.produce(topic, value=value.encode())
+    producer.flush(10)
+
+
 def index_count(client: Elasticsearch, prefix: str) -> int:
     client.indices.refresh(index=f"{prefix}-*")
     return int(client.count(index=f"{prefix}-*")["count"])
@@ -132,6 +142,7 @@ def kafka_run(services: object, tmp_path_factory: pytest.TempPathFactory) -> Ite
     assert setup.returncode == 0, setup.stderr
     first = botes("replay", *map(str, INPUTS), env=env)
     garbage = produce_to_every_partition(settings, family_topics, "this is not JSON")
+    produce_one(settings, family_topics[1], json.dumps(UNINDEXABLE))
 
     log = tmp_path_factory.mktemp("job") / "job.log"
     with log.open("w") as log_file:
@@ -144,7 +155,7 @@ def kafka_run(services: object, tmp_path_factory: pytest.TempPathFactory) -> Ite
         # Sentinels behind the second replay in every partition: once they are dead letters, the
         # job has read past every replayed event.
         sentinels = produce_to_every_partition(settings, family_topics, "sentinel")
-        want = 2 * len(rejected) + garbage + sentinels
+        want = 2 * len(rejected) + garbage + sentinels + 1  # + UNINDEXABLE, refused by the index
         dead = read_topic(settings.kafka.bootstrap_servers, settings.kafka.dead_letter_topic, want, TIMEOUT)
         time.sleep(3 * 0.5 + 1)  # the index writer's flush interval, three times over
         count_after_second = index_count(client, settings.index.prefix)
@@ -276,6 +287,9 @@ def test_bad_input_is_reported_with_reasons_and_sent_to_dead_letters(kafka_run: 
     stages = [d["stage"] for d in kafka_run.dead_letters]
     assert stages.count("normalize") == 2 * len(rejected)
     assert stages.count("parse") >= kafka_run.garbage_sent
+    refused = [d for d in kafka_run.dead_letters if d["stage"] == "index"]
+    assert len(refused) == 1 and json.loads(refused[0]["raw"]) == UNINDEXABLE
+    assert refused[0]["reason"].startswith("400 ") and "source.port" in refused[0]["reason"]
     assert all(d["reason"] for d in kafka_run.dead_letters)
     garbage_ip = [d for d in kafka_run.documents.values() if '"not-an-ip"' in d["event"]["original"]]
     assert len(garbage_ip) == 1

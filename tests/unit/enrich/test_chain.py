@@ -15,8 +15,7 @@ from pipeline.config import AssetsSettings, GeoIPSettings
 from pipeline.enrich.assets import AssetsEnricher
 from pipeline.enrich.chain import FAILURES_FIELD, EnrichmentChain, merge_into
 from pipeline.enrich.geoip import GeoIPEnricher
-from pipeline.events import Event, Failed, Found, NotFound, Outcome, Target
-from pipeline.normalize.records import get_path
+from pipeline.events import Event, Failed, Found, NotFound, Outcome, Target, get_path
 
 
 class TableEnricher:

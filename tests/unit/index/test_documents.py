@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.index.documents import document_id, index_name
+from pipeline.events import document_id
+from pipeline.index.documents import index_name
 
 LINE = '{"timestamp":"2016-08-10T21:00:00.995102+0000","src_ip":"175.16.199.0","dest_ip":"192.168.250.20"}'
 

@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.events import Rejected
+from pipeline.events import Rejected, get_path
 from pipeline.normalize import ECS_VERSION, Normalizer
 from pipeline.normalize.normalizer import ERRORS_FIELD
-from pipeline.normalize.records import get_path
 from pipeline.normalize.sources import resolve_source_type
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.events import Rejected
-from pipeline.normalize.records import flatten, get_path, iter_leaves, parse_record, set_path
+from pipeline.events import Rejected, get_path, iter_leaves, set_path
+from pipeline.normalize.records import flatten, parse_record
 
 
 class TestParseRecord:
