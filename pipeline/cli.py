@@ -155,12 +155,15 @@ def _run_embedded(settings: Settings, inputs: list[Path], output: Path, source_t
 def _run_kafka(settings: Settings) -> None:
     from pipeline.cache.redis import check_redis
     from pipeline.flink.job import JOB_NAME, build_kafka_job
+    from pipeline.index.template import check_template
     from pipeline.index.writer import check_index, open_client
     from pipeline.kafka import create_topics, family_topics
 
     if settings.cache.backend == "redis":
         check_redis(settings)
-    server = check_index(open_client(settings.index))
+    client = open_client(settings.index)
+    server = check_index(client)
+    check_template(client, settings.index)
     create_topics(settings.kafka, [*family_topics(settings.kafka), settings.kafka.dead_letter_topic])
     err.print(f"job {JOB_NAME}: {', '.join(family_topics(settings.kafka))} -> {server} at "
               f"{settings.index.url} ({settings.index.prefix}-*), dead letters -> "

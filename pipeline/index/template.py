@@ -8,8 +8,9 @@ from elasticsearch import Elasticsearch
 
 from pipeline.config import IndexSettings
 from pipeline.enrich.base import ADDRESS_FIELDS
+from pipeline.errors import DependencyError
 
-__all__ = ["index_template", "install_template", "TEMPLATE_FIELD_TYPES"]
+__all__ = ["index_template", "install_template", "check_template", "template_name", "TEMPLATE_FIELD_TYPES"]
 
 _ENDPOINT = {
     "ip": "ip", "port": "long", "bytes": "long", "packets": "long", "domain": "keyword",
@@ -61,9 +62,20 @@ def index_template(settings: IndexSettings) -> dict[str, Any]:
     }
 
 
+def template_name(settings: IndexSettings) -> str:
+    return f"{settings.prefix}-ecs"
+
+
+def check_template(client: Elasticsearch, settings: IndexSettings) -> None:
+    """Refuse to index without the template: dynamic mapping would make addresses plain keywords."""
+    if not client.indices.exists_index_template(name=template_name(settings)):
+        raise DependencyError(f"index.prefix: index template {template_name(settings)} is not installed "
+                              f"on {settings.url}; run `botes setup` first")
+
+
 def install_template(client: Elasticsearch, settings: IndexSettings) -> str:
     """Create or replace the template; returns its name."""
-    name = f"{settings.prefix}-ecs"
+    name = template_name(settings)
     body = index_template(settings)
     client.indices.put_index_template(name=name, index_patterns=body["index_patterns"],
                                       priority=body["priority"], template=body["template"])

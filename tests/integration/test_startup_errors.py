@@ -1,0 +1,42 @@
+"""`botes run` refuses to start, naming the setting, when something it needs is not there."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def botes_run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pipeline", "run"], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_run_without_the_index_template_asks_for_setup(isolated_env: dict[str, str]) -> None:
+    result = botes_run(isolated_env)
+    assert result.returncode == 2
+    assert f"index template {isolated_env['BOTES_INDEX__PREFIX']}-ecs is not installed" in result.stderr
+    assert "botes setup" in result.stderr
+
+
+def test_run_without_redis_names_the_setting(isolated_env: dict[str, str]) -> None:
+    result = botes_run({**isolated_env, "BOTES_REDIS__URL": f"redis://127.0.0.1:{closed_port()}/0"})
+    assert result.returncode == 2
+    assert "redis.url: Redis does not answer" in result.stderr
+
+
+def test_run_without_an_index_server_names_the_setting(isolated_env: dict[str, str]) -> None:
+    result = botes_run({**isolated_env, "BOTES_INDEX__URL": f"http://127.0.0.1:{closed_port()}"})
+    assert result.returncode == 2
+    assert "index.url: the index server does not answer" in result.stderr
