@@ -6,8 +6,9 @@ import re
 from typing import Any
 
 from pipeline.events import Event, get_path, set_path
+from pipeline.normalize.sourcetype import SourceType
 
-__all__ = ["prepare_fortigate", "finish_fgt_traffic", "IANA_TRANSPORTS"]
+__all__ = ["SOURCES", "prepare_fortigate", "finish_fgt_traffic", "IANA_TRANSPORTS"]
 
 IANA_TRANSPORTS = {"1": "icmp", "2": "igmp", "6": "tcp", "17": "udp", "47": "gre", "50": "esp",
                    "51": "ah", "58": "ipv6-icmp", "132": "sctp"}
@@ -40,3 +41,11 @@ def finish_fgt_traffic(event: Event) -> None:
     set_path(event, "event.kind", "event")
     set_path(event, "event.category", ["network"])
     set_path(event, "event.type", ["connection", allowed])
+
+
+_OBSERVER = {"vendor": "Fortinet", "product": "FortiGate", "type": "firewall"}
+
+SOURCES = (
+    SourceType("fgt_traffic", "firewall", "fortinet", _OBSERVER, finish_fgt_traffic, prepare_fortigate,
+               ("fgt:traffic",)),
+)

@@ -6,15 +6,17 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipeline.events import Event, Rejected, iter_leaves, set_path
+from pipeline.events import Event, Rejected, set_path
 from pipeline.normalize.convert import ConversionError, convert
+from pipeline.normalize.ecs import ecs_schema
 from pipeline.normalize.maps import FieldSpec, FieldTable, load_field_table
 from pipeline.normalize.records import flatten, parse_record
+from pipeline.normalize.related import related_fields
 from pipeline.normalize.sources import SOURCE_TYPES, SourceType, resolve_source_type
 
 __all__ = ["Normalizer", "ECS_VERSION", "UNMAPPED", "ERRORS_FIELD"]
 
-ECS_VERSION = "8.17.0"
+ECS_VERSION = ecs_schema().version
 UNMAPPED = "botes.unmapped"        # original fields the table has no home for, kept under their name
 ERRORS_FIELD = "botes.normalize.errors"  # values that could not take their ECS type (raw kept in event.original)
 
@@ -24,6 +26,7 @@ class Normalizer:
 
     def __init__(self, default_timezone: str = "UTC") -> None:
         self._tables: dict[str, FieldTable] = {name: load_field_table(name) for name in SOURCE_TYPES}
+        self._schema = ecs_schema()
         self._tz: tzinfo = ZoneInfo(default_timezone)
 
     def normalize_line(self, line: str | bytes, source_type: str, location: str | None = None
@@ -49,20 +52,24 @@ class Normalizer:
             if value is None or value == "" or value == []:
                 continue
             spec = table.get(key) or table.get(key.replace("{}", ""))
+            if key.endswith("{}") and not isinstance(value, list):
+                value = [value]  # a Splunk multi-value field is an array even with one value
             if spec is None:
                 set_path(event, f"{UNMAPPED}.{key.replace('{}', '')}", value)
                 continue
             self._apply(event, spec, value, errors)
         self._add_common_fields(event, source, original, errors)
         source.finish(event)
-        related_ips = _related_ips(event, table)
-        if related_ips:
-            set_path(event, "related.ip", related_ips)
+        for kind, values in related_fields(event, self._schema).items():
+            set_path(event, f"related.{kind}", values)
         if errors:
             set_path(event, ERRORS_FIELD, errors)
         return event
 
     def _apply(self, event: Event, spec: FieldSpec, value: Any, errors: list[str]) -> None:
+        if spec.type == "object":
+            set_path(event, spec.ecs, value)
+            return
         try:
             set_path(event, spec.ecs, convert(value, spec.type, self._tz))
         except ConversionError as exc:
@@ -79,15 +86,3 @@ class Normalizer:
         for key, value in source.observer.items():
             set_path(event, f"observer.{key}", value)
         set_path(event, "ecs.version", ECS_VERSION)
-
-
-def _related_ips(event: Event, table: FieldTable) -> list[str]:
-    ip_fields = {spec.ecs for spec in table.values() if spec.type == "ip"}
-    seen: dict[str, None] = {}
-    for path, value in iter_leaves(event):
-        if path in ip_fields:
-            for ip in value if isinstance(value, list) else [value]:
-                seen.setdefault(ip, None)
-    return list(seen)
-
-

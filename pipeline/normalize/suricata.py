@@ -5,8 +5,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from pipeline.events import Event, get_path, set_path
+from pipeline.normalize.sourcetype import SourceType
 
-__all__ = ["finish_suricata"]
+__all__ = ["SOURCES", "finish_suricata"]
 
 _CATEGORIES = {
     "alert": ["network", "intrusion_detection"],
@@ -18,11 +19,11 @@ _TYPES = {"flow": ["connection"], "alert": ["info"], "dns": ["protocol"], "http"
 
 
 def finish_suricata(event: Event) -> None:
-    event_type = get_path(event, "suricata.eve.event_type")
+    event_type = get_path(event, "botes.suricata.eve.event_type")
     set_path(event, "event.kind", "alert" if event_type == "alert" else "event")
     set_path(event, "event.category", _CATEGORIES.get(str(event_type), ["network"]))
     types = list(_TYPES.get(str(event_type), ["info"]))
-    action = get_path(event, "suricata.eve.alert.action")
+    action = get_path(event, "botes.suricata.eve.alert.action")
     if action in ("allowed", "blocked"):
         types.append("allowed" if action == "allowed" else "denied")
     set_path(event, "event.type", types)
@@ -38,3 +39,9 @@ def finish_suricata(event: Event) -> None:
         set_path(event, "url.path", parts.path)
         if parts.query:
             set_path(event, "url.query", parts.query)
+
+
+SOURCES = (
+    SourceType("suricata", "ids", "suricata", {"vendor": "OISF", "product": "Suricata", "type": "ids"},
+               finish_suricata, aliases=("suricata:eve",)),
+)

@@ -104,7 +104,7 @@ def expected_fgt_event(line: str) -> dict[str, Any]:
             "threat": {"reputation": {"action": "131072"}},  # craction (override)
         },
         "related": {"ip": ["192.168.250.20", "81.2.69.160", "8.8.8.8"]},
-        "ecs": {"version": "8.17.0"},
+        "ecs": {"version": ECS_VERSION},
     }
 
 
@@ -130,11 +130,11 @@ def expected_suricata_event(line: str) -> dict[str, Any]:
         "botes": {
             "network": {"session": {"id": "600000001"}},   # flow_id, Keyword
             "destination": {"interface": "eth1"},          # in_iface
+            "suricata": {"eve": {                          # not ECS: under the custom namespace
+                "event_type": "alert",                     # event_type (override)
+                "alert": {"action": "blocked", "gid": 1, "rev": 3},  # overrides
+            }},
         },
-        "suricata": {"eve": {
-            "event_type": "alert",                         # event_type (override)
-            "alert": {"action": "blocked", "gid": 1, "rev": 3},  # overrides
-        }},
         "source": {"ip": "192.168.2.50", "port": 17040,
                    "packets": 5,                           # flow.pkts_toserver (override; map said bytes)
                    "bytes": 900},                          # flow.bytes_toserver
@@ -160,7 +160,7 @@ def expected_suricata_event(line: str) -> dict[str, Any]:
         "http": {"request": {"method": "POST"}, "response": {"status_code": 303}},
         "observer": {"vendor": "OISF", "product": "Suricata", "type": "ids"},
         "related": {"ip": ["192.168.2.50", "81.2.69.160"]},
-        "ecs": {"version": "8.17.0"},
+        "ecs": {"version": ECS_VERSION},
     }
 
 
@@ -179,7 +179,7 @@ class TestFortiGate:
         assert_event_equal(normalized(normalizer, FGT_LINE, "fgt_traffic"), expected_fgt_event(FGT_LINE))
 
     def test_ecs_version_constant(self) -> None:
-        assert ECS_VERSION == "8.17.0"
+        assert ECS_VERSION == "9.4.0"
 
     def test_date_and_time_without_tz_use_the_default_timezone(self, normalizer: Normalizer) -> None:
         line = json.dumps({"date": "2016-08-10", "time": "11:22:33", "srcip": "10.0.0.1"})

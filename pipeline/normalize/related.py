@@ -1,0 +1,46 @@
+"""ECS ``related.*``: the addresses, hosts, hashes and users an event mentions, gathered from its fields."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pipeline.events import Event, iter_leaves
+from pipeline.normalize.ecs import EcsSchema
+
+__all__ = ["related_fields"]
+
+_HOST_FIELDS = {"host.name", "host.hostname", "dns.question.name", "tls.client.server_name",
+                "observer.hostname"}
+_NOT_HOSTS = ("registered_domain", "top_level_domain", "subdomain")
+
+
+def _kind(path: str, schema: EcsSchema) -> str | None:
+    parts = path.split(".")
+    if schema.types.get(path) == "ip":
+        return "ip"
+    if "hash" in parts[:-1] and not path.startswith("botes."):
+        return "hash"
+    if parts[-1] == "name" and "user" in parts[:-1] and not path.startswith("botes."):
+        return "user"
+    if path in _HOST_FIELDS or (parts[-1] == "domain" and not path.startswith("botes.")
+                                and not any(p in _NOT_HOSTS for p in parts)):
+        return "hosts"
+    return None
+
+
+def _values(value: Any) -> Iterable[str]:
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, (str, int)) and not isinstance(item, bool) and str(item).strip():
+            yield str(item)
+
+
+def related_fields(event: Event, schema: EcsSchema) -> dict[str, list[str]]:
+    """{"ip": [...], "hosts": [...], "hash": [...], "user": [...]}, each without repeats, in field order."""
+    found: dict[str, dict[str, None]] = {}
+    for path, value in iter_leaves(event):
+        kind = _kind(path, schema)
+        if kind is not None:
+            for item in _values(value):
+                found.setdefault(kind, {}).setdefault(item, None)
+    return {kind: list(values) for kind, values in found.items()}
