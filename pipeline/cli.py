@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from pipeline.config import Settings, bundled_data, load_settings, redacted
 from pipeline.errors import PipelineError
 from pipeline.events import Rejected
 from pipeline.normalize import Normalizer, find_botes_files, read_lines
+from pipeline.normalize.sources import check_routing
 
 __all__ = ["main", "app"]
 
@@ -32,12 +34,24 @@ ConfigOption = Annotated[Path | None, typer.Option(
 
 
 def _settings(config: Path | None) -> Settings:
-    return load_settings(config)
+    settings = load_settings(config)
+    check_routing(settings.kafka.routing)
+    return settings
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}", highlight=False)
     return typer.Exit(code)
+
+
+def _counts_table(title: str, what: str, published: Counter[str], rejected: Counter[str] | None = None) -> Table:
+    table = Table(what, "published", *(["rejected"] if rejected is not None else []), title=title)
+    for name in sorted(set(published) | set(rejected or {})):
+        row = [name, str(published[name])]
+        if rejected is not None:
+            row.append(str(rejected[name]))
+        table.add_row(*row)
+    return table
 
 
 def _line_count(paths: list[Path]) -> int:
@@ -83,6 +97,8 @@ def normalize(
 def replay(
     paths: Annotated[list[Path], typer.Argument(help="BOTES files or directories of them.")],
     source_type: Annotated[str | None, typer.Option("--source-type", "-t")] = None,
+    rate: Annotated[float | None, typer.Option("--rate", min=0.001, help="At most this many events/s.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=0, help="Stop after this many lines.")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Normalise BOTES files and publish them to the Kafka topic of each event's family."""
@@ -91,6 +107,8 @@ def replay(
     settings = _settings(config)
     files = find_botes_files(paths, source_type)
     total = _line_count([f.path for f in files])
+    if limit is not None:
+        total = min(total, limit)
     with Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err) as progress:
         task = progress.add_task("replay", total=total)
@@ -101,13 +119,12 @@ def replay(
                 progress.console.print(f"{rejected.location}: {rejected.reason}", markup=False,
                                        highlight=False, soft_wrap=True)
 
-        report = replay_files(files, settings.kafka, Normalizer(), on_line)
-    table = Table("topic", "events", title="published")
-    for topic, count in sorted(report.per_topic.items()):
-        table.add_row(topic, str(count))
+        report = replay_files(files, settings.kafka, Normalizer(), on_line, rate=rate, limit=limit)
+    err.print(_counts_table("published per topic", "topic", report.per_topic))
+    rejected_per_type = Counter(r.source_type or "?" for r in report.rejected)
+    err.print(_counts_table("per source type", "source type", report.per_type, rejected_per_type))
     if report.rejected:
-        table.add_row(f"{settings.kafka.dead_letter_topic} (rejected)", str(len(report.rejected)))
-    err.print(table)
+        err.print(f"{len(report.rejected)} rejected line(s) -> {settings.kafka.dead_letter_topic}", highlight=False)
     if report.delivery_errors:
         raise _fail(f"{len(report.delivery_errors)} message(s) not delivered: {report.delivery_errors[:3]}")
     if report.rejected:

@@ -60,6 +60,9 @@ class KafkaSettings(_Section):
     group_id: str = "botes-enrichment"
     # Where the job starts when its group has no committed offset yet.
     starting_offsets: Literal["earliest", "latest"] = "earliest"
+    # Source type -> family, overriding the default family (topic and index suffix) of a source type,
+    # e.g. {"iis": "firewall"} sends IIS events to botes.firewall and botes-firewall.
+    routing: dict[str, str] = Field(default_factory=dict)
 
 
 class RedisSettings(_Section):

@@ -139,6 +139,7 @@ class WriteToIndex(KeyedProcessFunction):  # type: ignore[misc]
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings.index
+        self._routing = settings.kafka.routing
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._writer = IndexWriter(open_client(self._settings))
@@ -151,7 +152,8 @@ class WriteToIndex(KeyedProcessFunction):  # type: ignore[misc]
 
     def process_element(self, value: str, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
         event = json.loads(value)
-        self._buffer.append(IndexDoc(index_name(event, self._settings.prefix), document_id(event), event))
+        index = index_name(event, self._settings.prefix, self._routing)
+        self._buffer.append(IndexDoc(index, document_id(event), event))
         if len(self._buffer) >= self._settings.bulk_actions:
             yield from self._flush()
         elif not self._timer_due:

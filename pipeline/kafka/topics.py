@@ -9,7 +9,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 
 from pipeline.config import KafkaSettings
 from pipeline.errors import DependencyError
-from pipeline.normalize.sources import FAMILIES
+from pipeline.normalize.sources import families
 
 __all__ = ["topic_for", "family_topics", "create_topics"]
 
@@ -20,7 +20,7 @@ def topic_for(family: str, settings: KafkaSettings) -> str:
 
 def family_topics(settings: KafkaSettings) -> list[str]:
     """Every topic the enrichment job reads."""
-    return [topic_for(family, settings) for family in FAMILIES]
+    return [topic_for(family, settings) for family in families(settings.routing)]
 
 
 def create_topics(settings: KafkaSettings, topics: Iterable[str], timeout: float = 15.0) -> list[str]:

@@ -39,6 +39,8 @@ class Normalizer:
             return Rejected(f"unknown source type {source_type!r} (known: {known})", text,
                             source_type, location)
         record = parse_record(line)
+        if isinstance(record, Rejected) and source.parse_raw is not None and not record.reason.startswith("not UTF-8"):
+            record = source.parse_raw(record.raw) or record
         if isinstance(record, Rejected):
             return Rejected(record.reason, record.raw, source.name, location)
         original = line if isinstance(line, str) else line.decode("utf-8")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from pipeline.errors import ConfigError
 from pipeline.normalize import fortigate, iis, nessus, stream, suricata, windows
 from pipeline.normalize.sourcetype import SourceType
 
-__all__ = ["SourceType", "SOURCE_TYPES", "resolve_source_type", "FAMILIES", "family_of"]
+__all__ = ["SourceType", "SOURCE_TYPES", "resolve_source_type", "FAMILIES", "family_of", "families", "check_routing"]
 
 SOURCE_TYPES: dict[str, SourceType] = {
     source.name: source
@@ -30,3 +31,18 @@ def resolve_source_type(name: str) -> SourceType | None:
 def family_of(source: SourceType, routing: Mapping[str, str]) -> str:
     """The family (topic and index suffix) of a source type; ``routing`` overrides the default."""
     return routing.get(source.name, source.family)
+
+
+def families(routing: Mapping[str, str]) -> list[str]:
+    """Every family events can be routed to, with ``routing`` applied."""
+    return sorted({family_of(source, routing) for source in SOURCE_TYPES.values()})
+
+
+def check_routing(routing: Mapping[str, str]) -> None:
+    """ConfigError for a routing entry that names no known source type or an unusable family."""
+    for name, family in routing.items():
+        if name not in SOURCE_TYPES:
+            known = ", ".join(sorted(SOURCE_TYPES))
+            raise ConfigError(f"kafka.routing: {name!r} is not a source type (known: {known})")
+        if not family or not all(c.isalnum() or c in "-_" for c in family) or family != family.lower():
+            raise ConfigError(f"kafka.routing.{name}: {family!r} must be lower-case letters, digits, '-' or '_'")

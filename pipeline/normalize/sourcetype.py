@@ -28,3 +28,5 @@ class SourceType:
     finish: Callable[[Event], None] = nothing_to_finish  # derivations after the field table is applied
     prepare: Callable[[dict[str, Any]], dict[str, Any]] = unchanged  # fixes to raw fields before it
     aliases: tuple[str, ...] = field(default=())  # Splunk sourcetype spellings, lower-case
+    # The source's native line format (e.g. FortiGate key=value), tried when a line is not JSON.
+    parse_raw: Callable[[str], dict[str, Any]] | None = None
