@@ -68,6 +68,7 @@ def config_show(config: ConfigOption = None) -> None:
 def normalize(
     files: Annotated[list[Path] | None, typer.Argument(help="BOTES JSON-lines files; stdin if none.")] = None,
     source_type: Annotated[str, typer.Option("--source-type", "-t", help="e.g. fgt_traffic, suricata")] = "",
+    config: ConfigOption = None,
 ) -> None:
     """Print BOTES records as ECS NDJSON. Bad lines are reported on stderr; exit 1 if there were any."""
     if not source_type:
@@ -75,7 +76,7 @@ def normalize(
     missing = [str(p) for p in files or [] if not p.is_file()]
     if missing:
         raise _fail(f"no such file: {', '.join(missing)}")
-    normalizer = Normalizer()
+    normalizer = Normalizer(_settings(config).normalize.default_timezone)
     bad = 0
     inputs = [(str(p), read_lines(p)) for p in files] if files else [
         ("<stdin>", ((n, line.rstrip(b"\r\n")) for n, line in enumerate(sys.stdin.buffer, start=1)
@@ -119,7 +120,8 @@ def replay(
                 progress.console.print(f"{rejected.location}: {rejected.reason}", markup=False,
                                        highlight=False, soft_wrap=True)
 
-        report = replay_files(files, settings.kafka, Normalizer(), on_line, rate=rate, limit=limit)
+        normalizer = Normalizer(settings.normalize.default_timezone)
+        report = replay_files(files, settings.kafka, normalizer, on_line, rate=rate, limit=limit)
     err.print(_counts_table("published per topic", "topic", report.per_topic))
     rejected_per_type = Counter(r.source_type or "?" for r in report.rejected)
     err.print(_counts_table("per source type", "source type", report.per_type, rejected_per_type))

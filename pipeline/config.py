@@ -12,6 +12,7 @@ from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationError, field_validator
@@ -27,7 +28,7 @@ from pipeline.errors import ConfigError
 
 __all__ = [
     "Settings", "KafkaSettings", "RedisSettings", "CacheSettings", "IndexSettings", "SourceSettings",
-    "GeoIPSettings", "AssetsSettings", "NetworkSettings", "FlinkSettings", "load_settings",
+    "GeoIPSettings", "AssetsSettings", "NetworkSettings", "NormalizeSettings", "FlinkSettings", "load_settings",
     "bundled_data", "redacted",
 ]
 
@@ -117,6 +118,21 @@ class AssetsSettings(SourceSettings):
     negative_ttl: Duration = timedelta(minutes=10)
 
 
+class NormalizeSettings(_Section):
+    # The time zone of source times that carry none (FortiGate date/time without tz, classic
+    # WinEventLog times, ...). An IANA name, e.g. "America/New_York".
+    default_timezone: str = "UTC"
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _is_time_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not an IANA time zone name (e.g. Europe/Paris)") from None
+        return name
+
+
 class NetworkSettings(_Section):
     # Public ranges your site uses internally: treated as internal (assets) rather than public (GeoIP).
     internal_networks: list[str] = Field(default_factory=list)
@@ -147,6 +163,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BOTES_", env_nested_delimiter="__", extra="forbid")
 
     enrichers: list[EnricherName] = Field(default_factory=lambda: list(get_args(EnricherName)))
+    normalize: NormalizeSettings = Field(default_factory=NormalizeSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)

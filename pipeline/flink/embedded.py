@@ -59,7 +59,8 @@ def run_embedded(settings: Settings, files: Sequence[BotesFile], output: Path) -
 
     normalized = [
         _read_lines(botes_file, env)
-        .process(NormalizeLines(botes_file.source_type, str(botes_file.path)), output_type=Types.STRING())
+        .process(NormalizeLines(botes_file.source_type, str(botes_file.path),
+                                      settings.normalize.default_timezone), output_type=Types.STRING())
         .name(f"normalize {botes_file.source_type}")
         for botes_file in files
     ]

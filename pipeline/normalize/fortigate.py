@@ -1,51 +1,313 @@
-"""FortiGate specifics: date+time in two fields, protocol numbers, and ECS categorisation."""
+"""FortiGate specifics: the time split over several fields, and ECS derivations for traffic, UTM and event logs.
+
+The three BOTES maps (``fgt_traffic``, ``fgt_utm``, ``fgt_event``) and the rows of
+``pipeline/data/field_overrides.csv`` place the fields; this module fixes raw values before the table
+(``prepare_fortigate``) and derives what the table cannot (``finish_fgt_*``): ``network.transport`` from the
+IANA number, ECS ``event.kind/category/type/outcome``, MAC and duration formats. Besides BOTES JSON, each
+type reads FortiGate's own syslog ``key=value`` lines (``parse_raw``: ``fortigate_kv.parse_fortigate_kv``).
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from pipeline.events import Event, get_path, set_path
+from pipeline.normalize.fortigate_kv import parse_fortigate_kv
 from pipeline.normalize.sourcetype import SourceType
 
-__all__ = ["SOURCES", "prepare_fortigate", "finish_fgt_traffic", "IANA_TRANSPORTS"]
+__all__ = ["SOURCES", "prepare_fortigate", "finish_fgt_traffic", "finish_fgt_utm", "finish_fgt_event",
+           "IANA_TRANSPORTS", "zone_offset", "ecs_mac"]
 
 IANA_TRANSPORTS = {"1": "icmp", "2": "igmp", "6": "tcp", "17": "udp", "47": "gre", "50": "esp",
                    "51": "ah", "58": "ipv6-icmp", "132": "sctp"}
-_DENIED_ACTIONS = {"deny", "blocked", "block", "dropped", "drop"}
+_DENIED_ACTIONS = frozenset({"deny", "denied", "blocked", "block", "dropped", "drop", "reset",
+                             "clear_session"})
+_ALLOWED_ACTIONS = frozenset({"accept", "allow", "allowed", "pass", "passthrough", "monitored", "detected",
+                              "close", "start", "timeout", "client-rst", "server-rst", "log-only"})
+_SESSION_PHASES = {"start": "start", "close": "end", "timeout": "end", "client-rst": "end", "server-rst": "end"}
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}:\d{2}$")
-_TZ = re.compile(r"^[+-]\d{4}$")
+_ZONE = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2}):?(\d{2})?$", re.IGNORECASE)
+_MAC = re.compile(r"^[0-9A-Fa-f]{2}([:-]?)(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}$")
+_PLACEHOLDERS = frozenset({"N/A"})  # FortiOS writes N/A for "no value"
+# FortiOS's words for "none" in fields the table placed: no country for private and reserved addresses,
+# no role given to an interface.
+_NOTHING = {"source.geo.country_name": "Reserved", "destination.geo.country_name": "Reserved",
+            "observer.ingress.zone": "undefined", "observer.egress.zone": "undefined"}
+# service/app "udp/5353" is a port FortiOS could not name, not an application protocol: kept under botes.
+_PORT_ONLY = re.compile(r"^(?:tcp|udp|sctp|icmp6?|ip)/\d+$", re.IGNORECASE)
+_UNNAMED = {"network.protocol": "botes.network.service", "network.application": "botes.application.name"}
+# Keys applied last, in this order, so the most trustworthy one wins when a record has several:
+# the vendor's own action over Splunk's CIM action, and eventtime (epoch, UTC) over date+time over _time.
+_LAST = ("action", "vendor_action", "_time", "time", "eventtime")
+_DIRECTIONS = {"outgoing": "outbound", "incoming": "inbound"}
+_ECS_DIRECTIONS = frozenset({"ingress", "egress", "inbound", "outbound", "internal", "external", "unknown"})
+
+
+# --- before the field table -----------------------------------------------------------------------------
+
+def zone_offset(zone: str) -> str | None:
+    """``-0700``, ``-07:00``, ``UTC-7`` or ``GMT+5:30`` as an ECS offset (``-07:00``); None if not one."""
+    match = _ZONE.match(zone.strip())
+    if match is None:
+        return None
+    sign, hours, minutes = match.groups()
+    if int(hours) > 14 or int(minutes or 0) > 59:
+        return None
+    return f"{sign}{int(hours):02d}:{minutes or '00'}"
+
+
+def _join_date_and_time(flat: dict[str, Any]) -> None:
+    date, clock = flat.get("date"), flat.get("time")
+    if not (isinstance(date, str) and isinstance(clock, str) and _CLOCK.match(clock.strip())):
+        return
+    zone = flat.get("tz")
+    offset = zone_offset(zone) if isinstance(zone, str) else None
+    flat["time"] = f"{date.strip()}T{clock.strip().zfill(8)}{offset or ''}"
+    del flat["date"]
+
+
+def _last_wins_order(flat: dict[str, Any]) -> dict[str, Any]:
+    ordered = {key: value for key, value in flat.items() if key not in _LAST}
+    ordered.update((key, flat[key]) for key in _LAST if key in flat)
+    return ordered
 
 
 def prepare_fortigate(flat: dict[str, Any]) -> dict[str, Any]:
-    """FortiGate logs split the time into ``date`` and ``time`` (and maybe ``tz``): join them."""
-    date, clock = flat.get("date"), flat.get("time")
-    if isinstance(date, str) and isinstance(clock, str) and _CLOCK.match(clock.strip()):
-        flat = dict(flat)
-        zone = flat.get("tz")
-        suffix = zone.strip() if isinstance(zone, str) and _TZ.match(zone.strip()) else ""
-        flat["time"] = f"{date.strip()}T{clock.strip().zfill(8)}{suffix}"
-        del flat["date"]
-    return flat
+    """Drop ``N/A`` placeholders, give ``tz`` the ECS offset form, join ``date`` + ``time`` (+ ``tz``)."""
+    flat = {key: value for key, value in flat.items() if not (isinstance(value, str) and value in _PLACEHOLDERS)}
+    zone = flat.get("tz")
+    if isinstance(zone, str) and (offset := zone_offset(zone)) is not None:
+        flat["tz"] = offset
+    _join_date_and_time(flat)
+    return _last_wins_order(flat)
 
 
-def finish_fgt_traffic(event: Event) -> None:
+# --- after the field table: shared by the three source types --------------------------------------------
+
+def ecs_mac(value: str) -> str:
+    """A MAC address as ECS writes it (``AB-CD-EF-01-23-45``); anything else unchanged."""
+    if not _MAC.match(value):
+        return value
+    digits = re.sub(r"[:-]", "", value).upper()
+    return "-".join(digits[i:i + 2] for i in range(0, 12, 2))
+
+
+def _lower(event: Event, path: str) -> None:
+    value = get_path(event, path)
+    if isinstance(value, str):
+        set_path(event, path, value.lower())
+
+
+def _derive_transport(event: Event) -> None:
     iana = get_path(event, "network.iana_number")
     if iana is not None and str(iana) in IANA_TRANSPORTS:
         set_path(event, "network.transport", IANA_TRANSPORTS[str(iana)])
-    protocol = get_path(event, "network.protocol")
-    if isinstance(protocol, str):
-        set_path(event, "network.protocol", protocol.lower())
+
+
+def _format_macs(event: Event) -> None:
+    for path in ("source.mac", "destination.mac"):
+        value = get_path(event, path)
+        if isinstance(value, str):
+            set_path(event, path, ecs_mac(value))
+
+
+def _remove(event: Event, path: str) -> None:
+    """Delete ``path`` and the objects it leaves empty."""
+    *parents, leaf = path.split(".")
+    nodes = [event]
+    for part in parents:
+        nodes.append(nodes[-1][part])
+    del nodes[-1][leaf]
+    for node, part in zip(reversed(nodes[:-1]), reversed(parents), strict=True):
+        if node[part]:
+            break
+        del node[part]
+
+
+def _drop_nothing_values(event: Event) -> None:
+    for path, nothing in _NOTHING.items():
+        if get_path(event, path) == nothing:
+            _remove(event, path)
+
+
+def _move_port_only_names(event: Event) -> None:
+    for path, custom in _UNNAMED.items():
+        value = get_path(event, path)
+        if isinstance(value, str) and _PORT_ONLY.match(value):
+            _remove(event, path)
+            set_path(event, custom, value)
+
+
+def _duration_in_nanoseconds(event: Event) -> None:
+    seconds = get_path(event, "event.duration")
+    if isinstance(seconds, int):  # FortiOS counts whole seconds; ECS event.duration is in nanoseconds
+        set_path(event, "event.duration", seconds * 1_000_000_000)
+
+
+def _sum_directions(event: Event) -> None:
+    for counter in ("bytes", "packets"):
+        sent, received = get_path(event, f"source.{counter}"), get_path(event, f"destination.{counter}")
+        if get_path(event, f"network.{counter}") is None and isinstance(sent, int) and isinstance(received, int):
+            set_path(event, f"network.{counter}", sent + received)
+
+
+def _normalize_direction(event: Event) -> None:
+    direction = get_path(event, "network.direction")
+    if isinstance(direction, str):
+        value = _DIRECTIONS.get(direction.lower(), direction.lower())
+        set_path(event, "network.direction", value if value in _ECS_DIRECTIONS else "unknown")
+
+
+def _split_url(event: Event) -> None:
+    """FortiOS ``url`` is mostly the request target alone (``/a/b.php?x=1``), sometimes an absolute URL."""
+    original = get_path(event, "url.original")
+    if not isinstance(original, str):
+        return
+    try:
+        parts = urlsplit(original)
+    except ValueError:  # e.g. a malformed IPv6 host; url.original keeps what was sent
+        return
+    if parts.scheme and parts.netloc:
+        set_path(event, "url.full", original)
+        set_path(event, "url.scheme", parts.scheme)
+        if parts.hostname and get_path(event, "url.domain") is None:
+            set_path(event, "url.domain", parts.hostname)
+    if parts.path and get_path(event, "url.path") is None:
+        set_path(event, "url.path", parts.path)
+    if parts.query:
+        set_path(event, "url.query", parts.query)
+
+
+def _finish_fortigate(event: Event) -> None:
+    _derive_transport(event)
+    _move_port_only_names(event)
+    _lower(event, "network.protocol")
+    _lower(event, "network.application")
+    _format_macs(event)
+    _drop_nothing_values(event)
+    _duration_in_nanoseconds(event)
+    _sum_directions(event)
+    _normalize_direction(event)
+    _split_url(event)
+
+
+def _verdict(event: Event, *paths: str) -> str | None:
+    """denied if any of the action fields denies, allowed if the first one allows, else None."""
+    for path in paths:
+        action = get_path(event, path)
+        if isinstance(action, str) and action.lower() in _DENIED_ACTIONS:
+            return "denied"
+    action = get_path(event, paths[0])
+    if isinstance(action, str) and action.lower() in _ALLOWED_ACTIONS:
+        return "allowed"
+    return None
+
+
+def _categorize(event: Event, kind: str, categories: list[str], types: list[str]) -> None:
+    set_path(event, "event.kind", kind)
+    set_path(event, "event.category", categories)
+    set_path(event, "event.type", types)
+
+
+# --- traffic --------------------------------------------------------------------------------------------
+
+def finish_fgt_traffic(event: Event) -> None:
+    """A session log: network/connection, start or end of the session, allowed or denied."""
+    _finish_fortigate(event)
     action = get_path(event, "event.action")
-    allowed = "denied" if isinstance(action, str) and action.lower() in _DENIED_ACTIONS else "allowed"
-    set_path(event, "event.kind", "event")
-    set_path(event, "event.category", ["network"])
-    set_path(event, "event.type", ["connection", allowed])
+    types = ["connection"]
+    phase = _SESSION_PHASES.get(action.lower()) if isinstance(action, str) else None
+    if phase is not None:
+        types.append(phase)
+    # a session no policy denied is allowed, whatever word ended it; a UTM block (utmaction) denies it
+    types.append(_verdict(event, "event.action", "botes.threat.action") or "allowed")
+    _categorize(event, "event", ["network"], types)
+
+
+# --- UTM (security profiles) ----------------------------------------------------------------------------
+
+_UTM_CATEGORIES = {
+    "virus": ["malware", "network"], "ips": ["intrusion_detection", "network"],
+    "anomaly": ["intrusion_detection", "network"], "waf": ["intrusion_detection", "web"],
+    "webfilter": ["network", "web"], "emailfilter": ["email"], "file-filter": ["file", "network"],
+}
+_DETECTIONS = ("botes.threat.virus.name", "vulnerability.id", "vulnerability.description")
+
+
+def _is_alert(event: Event, subtype: object, verdict: str | None) -> bool:
+    detected = any(get_path(event, path) is not None for path in _DETECTIONS)
+    return verdict == "denied" or detected or subtype in ("dlp", "ips", "anomaly")
+
+
+def finish_fgt_utm(event: Event) -> None:
+    """A security-profile log: an alert when something was blocked or detected, else an event."""
+    _finish_fortigate(event)
+    subtype = get_path(event, "botes.log.subtype")
+    verdict = _verdict(event, "event.action")
+    kind = "alert" if _is_alert(event, subtype, verdict) else "event"
+    categories = _UTM_CATEGORIES.get(str(subtype), ["network"])
+    _categorize(event, kind, list(categories), ["info", verdict] if verdict else ["info"])
+
+
+# --- event (system, user, VPN, ...) ---------------------------------------------------------------------
+
+_EVENT_DEFAULTS = {"user": (["authentication"], ["info"]), "vpn": (["network"], ["connection"]),
+                   "wireless": (["network"], ["info"]), "router": (["network"], ["info"])}
+_LOGIN_PHASES = {"login": "start", "logon": "start", "logout": "end", "logoff": "end"}
+_TUNNEL_PHASES = {"tunnel-up": "start", "tunnel-down": "end"}
+_CONFIG_TYPES = {"add": "creation", "edit": "change", "set": "change", "delete": "deletion"}
+_SUCCESS = frozenset({"success", "succeeded", "ok", "logout", "logon"})
+_FAILURE = frozenset({"failure", "failed", "fail", "error", "negotiate_error", "deny", "denied", "timeout"})
+
+
+def _login_phase(action: str) -> str | None:
+    """auth-logon, FSSO-logoff, login, ssl-login-fail, ... -> start or end."""
+    words = re.split(r"[-_ ]", action.lower())
+    return next((_LOGIN_PHASES[word] for word in words if word in _LOGIN_PHASES), None)
+
+
+def _event_categories(event: Event, subtype: str, action: str) -> tuple[list[str], list[str]]:
+    if (phase := _login_phase(action)) is not None:
+        return ["authentication"], [phase]
+    if subtype == "vpn" and action.lower() in _TUNNEL_PHASES:
+        return ["network"], ["connection", _TUNNEL_PHASES[action.lower()]]
+    if action.lower() in _CONFIG_TYPES or get_path(event, "botes.config.path") is not None:
+        return ["configuration"], [_CONFIG_TYPES.get(action.lower(), "change")]
+    if get_path(event, "botes.dhcp.message") is not None:
+        return ["network"], ["info"]
+    categories, types = _EVENT_DEFAULTS.get(subtype, (["host"], ["info"]))
+    return list(categories), list(types)
+
+
+def _outcome(event: Event) -> str | None:
+    for path in ("botes.log.status", "botes.log.result"):
+        value = get_path(event, path)
+        if isinstance(value, str) and value.lower() in _SUCCESS:
+            return "success"
+        if isinstance(value, str) and value.lower() in _FAILURE:
+            return "failure"
+    return None
+
+
+def finish_fgt_event(event: Event) -> None:
+    """A system, user, VPN, ... log: categorised from subtype and action, outcome from status/result."""
+    _finish_fortigate(event)
+    subtype, action = get_path(event, "botes.log.subtype"), get_path(event, "event.action")
+    categories, types = _event_categories(event, str(subtype or ""), action if isinstance(action, str) else "")
+    _categorize(event, "event", categories, types)
+    if (outcome := _outcome(event)) is not None:
+        set_path(event, "event.outcome", outcome)
 
 
 _OBSERVER = {"vendor": "Fortinet", "product": "FortiGate", "type": "firewall"}
 
 SOURCES = (
     SourceType("fgt_traffic", "firewall", "fortinet", _OBSERVER, finish_fgt_traffic, prepare_fortigate,
-               ("fgt:traffic",)),
+               ("fgt:traffic",), parse_fortigate_kv),
+    SourceType("fgt_utm", "firewall", "fortinet", _OBSERVER, finish_fgt_utm, prepare_fortigate,
+               ("fgt:utm",), parse_fortigate_kv),
+    SourceType("fgt_event", "firewall", "fortinet", _OBSERVER, finish_fgt_event, prepare_fortigate,
+               ("fgt:event",), parse_fortigate_kv),
 )

@@ -12,19 +12,23 @@ __all__ = ["related_fields"]
 
 _HOST_FIELDS = {"host.name", "host.hostname", "dns.question.name", "tls.client.server_name",
                 "observer.hostname"}
-_NOT_HOSTS = ("registered_domain", "top_level_domain", "subdomain")
+_OTHER_USERS = ("target", "effective", "changes")  # user.target.name, ... (not user.group.name)
+# Domains that are not host names: parts of a URL's domain, and account domains (DOMAIN\\user).
+_NOT_HOSTS = ("registered_domain", "top_level_domain", "subdomain", "user", "group")
 
 
 def _kind(path: str, schema: EcsSchema) -> str | None:
     parts = path.split(".")
     if schema.types.get(path) == "ip":
         return "ip"
-    if "hash" in parts[:-1] and not path.startswith("botes."):
+    if path.startswith("botes."):
+        return None
+    if "hash" in parts[:-1] or parts[-1] == "imphash":
         return "hash"
-    if parts[-1] == "name" and "user" in parts[:-1] and not path.startswith("botes."):
+    if parts[-2:] == ["user", "name"] or (  # user.name, source.user.name, process.user.name, ...
+            len(parts) >= 3 and parts[-3] == "user" and parts[-2] in _OTHER_USERS and parts[-1] == "name"):
         return "user"
-    if path in _HOST_FIELDS or (parts[-1] == "domain" and not path.startswith("botes.")
-                                and not any(p in _NOT_HOSTS for p in parts)):
+    if path in _HOST_FIELDS or (parts[-1] == "domain" and not any(p in _NOT_HOSTS for p in parts)):
         return "hosts"
     return None
 

@@ -97,11 +97,11 @@ class TestFiles:
 
     def test_unknown_source_type_rejects_every_line(self, runner: CliRunner, tmp_path: Path) -> None:
         path = write(tmp_path, "in.json", [GOOD_1, GOOD_2])
-        result = runner.invoke(app, ["normalize", "-t", "fgt_utm", str(path)])
+        result = runner.invoke(app, ["normalize", "-t", "no_such_type", str(path)])
         assert result.exit_code == 1
         assert result.stdout == ""
-        assert f"{path}:1: unknown source type 'fgt_utm'" in result.stderr
-        assert f"{path}:2: unknown source type 'fgt_utm'" in result.stderr
+        assert f"{path}:1: unknown source type 'no_such_type'" in result.stderr
+        assert f"{path}:2: unknown source type 'no_such_type'" in result.stderr
 
     def test_missing_file_is_a_clean_error(self, runner: CliRunner, tmp_path: Path) -> None:
         missing = tmp_path / "missing.json"
@@ -131,3 +131,24 @@ def test_source_type_is_required(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "--source-type is required" in result.stderr
     assert result.stdout == ""
+
+
+def test_five_megabyte_lines_and_wrong_types(runner: CliRunner, tmp_path: Path) -> None:
+    payload = "A" * (5 * 1024 * 1024)
+    big_good = json.dumps({"date": "2016-08-10", "time": "21:00:00", "srcip": "10.0.0.1", "msg": payload})
+    big_broken = big_good[:-2]  # cut before the closing quote and brace
+    wrong_types = json.dumps({"date": "2016-08-10", "time": "21:00:01", "srcip": {"not": "an ip"},
+                              "dstport": [1, "x"], "sentbyte": True})
+    path = write(tmp_path, "botesv1.fgt_traffic.json", [big_good, big_broken, wrong_types])
+    result = runner.invoke(app, ["normalize", "-t", "fgt_traffic", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:2: not JSON" in result.stderr
+    events = stdout_events(result.stdout)
+    assert len(events) == 2
+    assert events[0]["botes"]["unmapped"]["msg"] == payload
+    errors = events[1]["botes"]["normalize"]["errors"]
+    # an object where the map expects a value is kept, by its path, with the unmapped fields
+    assert events[1]["botes"]["unmapped"]["srcip"] == {"not": "an ip"}
+    assert any(e.startswith("dstport -> destination.port") for e in errors)
+    assert any(e.startswith("sentbyte -> source.bytes") for e in errors)
+    assert "ip" not in events[1].get("source", {})

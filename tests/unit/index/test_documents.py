@@ -56,7 +56,7 @@ class TestIndexName:
     def test_prefix(self) -> None:
         assert index_name(event(dataset="suricata"), "lab") == "lab-ids"
 
-    @pytest.mark.parametrize("doc", [event(dataset="wineventlog-security"), event(dataset=""), {},
+    @pytest.mark.parametrize("doc", [event(dataset="no-such-type"), event(dataset=""), {},
                                      {"event": {"original": LINE}}])
     def test_unknown_family_goes_to_other(self, doc: dict[str, Any]) -> None:
         assert index_name(doc, "botes") == "botes-other"

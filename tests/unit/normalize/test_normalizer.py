@@ -58,18 +58,22 @@ def expected_fgt_event(line: str) -> dict[str, Any]:
         "@timestamp": "2016-08-10T18:22:33.000Z",
         "observer": {
             "hostname": "gotham-fw01",                     # devname
+            "serial_number": "FGT60D4614044725",           # devid (override)
+            "ingress": {"interface": {"name": "internal"}},  # srcintf (override)
+            "egress": {"interface": {"name": "wan1"}},     # dstintf (override)
             "vendor": "Fortinet", "product": "FortiGate", "type": "firewall",  # constant per source type
         },
         "event": {
-            "id": "0000000013",                            # logid (keyword, leading zeros kept)
-            "timezone": "-0700",                           # tz (override: event.timezone)
+            "code": "0000000013",                          # logid (override: event.code; leading zeros kept)
+            "timezone": "-07:00",                          # tz (override), in the ECS offset form
             "action": "accept",                            # action (override)
+            "duration": 190_000_000_000,                   # duration (override): 190 s in nanoseconds
             "original": line,
             "dataset": "fgt_traffic",
             "module": "fortinet",
             "kind": "event",
             "category": ["network"],
-            "type": ["connection", "allowed"],             # "accept" is not a deny action
+            "type": ["connection", "allowed"],             # "accept" is not a deny action, nor a start/end
         },
         "log": {"level": "notice"},                        # level
         "source": {
@@ -89,19 +93,19 @@ def expected_fgt_event(line: str) -> dict[str, Any]:
             "iana_number": "17",                           # proto (Keyword)
             "transport": "udp",                            # derived from IANA 17
             "protocol": "dns",                             # service, lower-cased
+            "application": "dns",                          # app (override), lower-cased
+            "bytes": 803592,                               # 74657 + 728935
+            "packets": 1607,                               # 150 + 1457
         },
         "rule": {"id": "2"},                               # policyid (override, Keyword)
         "botes": {
             "unmapped": {"vd": "root"},                    # no row in the table
-            "observer": {"id": "FGT60D4614044725"},        # devid
             "log": {"type": "traffic", "subtype": "forward"},
-            "source": {"interface": "internal"},           # srcintf
-            "destination": {"interface": "wan1"},          # dstintf
-            "network": {"session": {"id": "1000000", "duration": 190},  # sessionid, duration (Long)
+            "network": {"session": {"id": "1000000"},      # sessionid
                         "nat": {"type": "snat"}},          # trandisp
-            "application": {"name": "DNS", "category": "Network.Service", "risk": "elevated"},
-            "client": {"reputation": {"score": 30}},       # crscore (Long)
-            "threat": {"reputation": {"action": "131072"}},  # craction (override)
+            "application": {"category": "Network.Service", "risk": "elevated"},
+            "client": {"reputation": {"score": 30,         # crscore (Long)
+                                      "action": "131072"}},  # craction (override)
         },
         "related": {"ip": ["192.168.250.20", "81.2.69.160", "8.8.8.8"]},
         "ecs": {"version": ECS_VERSION},
@@ -129,7 +133,6 @@ def expected_suricata_event(line: str) -> dict[str, Any]:
         "@timestamp": "2016-08-10T21:39:41.372Z",          # timestamp (override), ms truncated
         "botes": {
             "network": {"session": {"id": "600000001"}},   # flow_id, Keyword
-            "destination": {"interface": "eth1"},          # in_iface
             "suricata": {"eve": {                          # not ECS: under the custom namespace
                 "event_type": "alert",                     # event_type (override)
                 "alert": {"action": "blocked", "gid": 1, "rev": 3},  # overrides
@@ -141,7 +144,9 @@ def expected_suricata_event(line: str) -> dict[str, Any]:
         "destination": {"ip": "81.2.69.160", "port": 80,
                         "packets": 4, "bytes": 1200},      # flow.*_toclient
         "network": {"transport": "tcp",                    # proto, lower-cased
-                    "protocol": "http"},                   # app_proto
+                    "iana_number": "6",                    # derived from the transport name
+                    "protocol": "http",                    # app_proto
+                    "bytes": 2100, "packets": 9},          # source + destination
         "rule": {"id": "2012887",                          # alert.signature_id (override, Keyword)
                  "name": "ET POLICY Http Client Body contains pass= in cleartext",
                  "category": "Potential Corporate Privacy Violation"},
@@ -152,13 +157,14 @@ def expected_suricata_event(line: str) -> dict[str, Any]:
             "module": "suricata",
             "kind": "alert",
             "category": ["network", "intrusion_detection"],
-            "type": ["info", "denied"],                    # alert + action blocked
+            "type": ["denied"],                            # alert action blocked (as Elastic's integration)
         },
         "url": {"domain": "imreallynotbatman.com",        # http.hostname
                 "original": "/joomla/index.php?option=com_login&task=login",  # http.url (override)
                 "path": "/joomla/index.php", "query": "option=com_login&task=login"},  # derived
         "http": {"request": {"method": "POST"}, "response": {"status_code": 303}},
-        "observer": {"vendor": "OISF", "product": "Suricata", "type": "ids"},
+        "observer": {"vendor": "OISF", "product": "Suricata", "type": "ids",
+                     "ingress": {"interface": {"name": "eth1"}}},  # in_iface (override)
         "related": {"ip": ["192.168.2.50", "81.2.69.160"]},
         "ecs": {"version": ECS_VERSION},
     }
@@ -219,12 +225,19 @@ class TestFortiGate:
         event = normalized(normalizer, json.dumps({"proto": "253"}), "fgt_traffic")
         assert event["network"] == {"iana_number": "253"}
 
-    @pytest.mark.parametrize(("action", "verdict"), [("deny", "denied"), ("Blocked", "denied"),
-                                                     ("close", "allowed"), ("accept", "allowed")])
-    def test_event_type_follows_action(self, normalizer: Normalizer, action: str, verdict: str) -> None:
+    @pytest.mark.parametrize(("action", "types"), [
+        ("deny", ["connection", "denied"]), ("Blocked", ["connection", "denied"]),
+        ("close", ["connection", "end", "allowed"]), ("start", ["connection", "start", "allowed"]),
+        ("accept", ["connection", "allowed"])])
+    def test_event_type_follows_action(self, normalizer: Normalizer, action: str, types: list[str]) -> None:
         event = normalized(normalizer, json.dumps({"action": action}), "fgt_traffic")
         assert event["event"]["action"] == action
-        assert event["event"]["type"] == ["connection", verdict]
+        assert event["event"]["type"] == types
+
+    def test_syslog_key_value_line_gives_the_same_event_as_json(self, normalizer: Normalizer) -> None:
+        line = " ".join(f'{key}="{value}"' for key, value in FGT_RECORD.items())
+        event = normalized(normalizer, f"<189>{line}", "fgt_traffic")
+        assert without_original(event) == without_original(normalized(normalizer, FGT_LINE, "fgt_traffic"))
 
     def test_splunk_alias(self, normalizer: Normalizer) -> None:
         for alias in ("fgt:traffic", "FGT:Traffic", " fgt_traffic "):
@@ -261,14 +274,14 @@ class TestSuricata:
         event = normalized(normalizer, line, "suricata")
         assert event["dns"] == {"type": "query", "id": "15334",
                                 "question": {"name": "imreallynotbatman.com", "type": "A"}}
-        assert event["network"] == {"transport": "udp"}
+        assert event["network"] == {"transport": "udp", "iana_number": "17", "protocol": "dns"}
         assert event["event"]["kind"] == "event"
         assert event["event"]["category"] == ["network"]
         assert event["event"]["type"] == ["protocol"]
 
     def test_alert_allowed(self, normalizer: Normalizer) -> None:
         line = json.dumps({"event_type": "alert", "alert": {"action": "allowed"}})
-        assert normalized(normalizer, line, "suricata")["event"]["type"] == ["info", "allowed"]
+        assert normalized(normalizer, line, "suricata")["event"]["type"] == ["allowed"]
 
     def test_url_without_query(self, normalizer: Normalizer) -> None:
         event = normalized(normalizer, json.dumps({"http": {"url": "/index.php"}}), "suricata")
@@ -375,12 +388,12 @@ class TestBadValues:
 
 class TestRejected:
     def test_unknown_source_type(self, normalizer: Normalizer) -> None:
-        result = normalizer.normalize_line(FGT_LINE, "fgt_utm", "f.json:3")
+        result = normalizer.normalize_line(FGT_LINE, "no_such_type", "f.json:3")
         assert isinstance(result, Rejected)
-        assert "unknown source type 'fgt_utm'" in result.reason
+        assert "unknown source type 'no_such_type'" in result.reason
         assert "fgt_traffic" in result.reason and "suricata" in result.reason  # lists the known ones
         assert result.raw == FGT_LINE
-        assert result.source_type == "fgt_utm"
+        assert result.source_type == "no_such_type"
         assert result.location == "f.json:3"
 
     def test_unknown_source_type_with_undecodable_bytes(self, normalizer: Normalizer) -> None:
@@ -416,7 +429,7 @@ def test_resolve_source_type() -> None:
     assert fgt is not None and fgt.name == "fgt_traffic" and fgt.family == "firewall"
     suricata = resolve_source_type("SURICATA")
     assert suricata is not None and suricata.family == "ids"
-    assert resolve_source_type("fgt_utm") is None
+    assert resolve_source_type("no_such_type") is None
     assert resolve_source_type("") is None
 
 
