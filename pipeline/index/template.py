@@ -1,4 +1,4 @@
-"""The ECS index template: explicit types for the fields the pipeline writes, keyword for other strings."""
+"""The ECS index template: the ECS 9.4.0 types of every non-string field, keyword for other strings."""
 
 from __future__ import annotations
 
@@ -7,28 +7,23 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from pipeline.config import IndexSettings
-from pipeline.enrich.base import ADDRESS_FIELDS
 from pipeline.errors import DependencyError
+from pipeline.normalize.ecs import ecs_schema
 
 __all__ = ["index_template", "install_template", "check_template", "template_name", "TEMPLATE_FIELD_TYPES"]
 
-_ENDPOINT = {
-    "ip": "ip", "port": "long", "bytes": "long", "packets": "long", "domain": "keyword",
-    "geo.location": "geo_point", "as.number": "long", "nat.ip": "ip", "nat.port": "long",
-}
-TEMPLATE_FIELD_TYPES: dict[str, str] = {
-    "@timestamp": "date",
-    "event.severity": "long",
-    "event.original": "keyword",
-    "message": "text",
-    "network.bytes": "long",
-    "network.packets": "long",
-    "observer.ip": "ip",
-    "related.ip": "ip",
-    "file.size": "long",
-    "http.response.status_code": "long",
-    **{f"{side}.{field}": kind for side in ADDRESS_FIELDS for field, kind in _ENDPOINT.items()},
-}
+# ECS types the template maps explicitly; every other string becomes a keyword (dynamic template).
+_MAPPED_TYPES = {"ip": "ip", "date": "date", "long": "long", "integer": "integer", "float": "float",
+                 "double": "double", "scaled_float": "float", "boolean": "boolean", "geo_point": "geo_point"}
+
+
+def _template_field_types() -> dict[str, str]:
+    """Every ECS 9.4.0 field of a non-string type, plus message as text and event.original stored only."""
+    types = {path: _MAPPED_TYPES[kind] for path, kind in ecs_schema().types.items() if kind in _MAPPED_TYPES}
+    return {**types, "message": "text", "event.original": "keyword"}
+
+
+TEMPLATE_FIELD_TYPES: dict[str, str] = _template_field_types()
 
 
 def _properties(field_types: dict[str, str]) -> dict[str, Any]:
@@ -50,7 +45,8 @@ def index_template(settings: IndexSettings) -> dict[str, Any]:
         "index_patterns": [f"{settings.prefix}-*"],
         "priority": 200,
         "template": {
-            "settings": {"number_of_shards": 1},
+            # ECS alone maps ~500 typed fields, and 22 source types add their botes.* fields.
+            "settings": {"number_of_shards": 1, "mapping": {"total_fields": {"limit": 5000}}},
             "mappings": {
                 "dynamic_templates": [
                     {"strings_as_keyword": {"match_mapping_type": "string",

@@ -12,6 +12,7 @@ Built from the BOTES maps (``pipeline/data/botes-maps/*.csv``, unchanged) in thr
 from __future__ import annotations
 
 import csv
+import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,9 +56,11 @@ def _map_rows(path: Path) -> dict[str, tuple[str, str]]:
 
 
 def _override_rows(path: Path, source_type: str) -> dict[str, tuple[str, str]]:
+    """Rows for ``source_type``; a row's source_type may be a pattern (``stream-*``) for a whole family.
+    Later rows win, so a row for one type placed after a family row refines it."""
     with path.open(encoding="utf-8", newline="") as f:
         return {o["original"]: (o["ecs"], o["type"].lower())
-                for o in csv.DictReader(f) if o["source_type"] == source_type}
+                for o in csv.DictReader(f) if fnmatch.fnmatchcase(source_type, o["source_type"])}
 
 
 def _resolve(original: str, target: str, map_type: str, schema: EcsSchema) -> FieldSpec:

@@ -53,9 +53,9 @@ class Normalizer:
         for key, value in source.prepare(flatten(record)).items():
             if value is None or value == "" or value == []:
                 continue
-            spec = table.get(key) or table.get(key.replace("{}", ""))
-            if key.endswith("{}") and not isinstance(value, list):
-                value = [value]  # a Splunk multi-value field is an array even with one value
+            spec = table.get(key) or table.get(key.replace("{}", "")) or table.get(f"{key}{{}}")
+            if "{}" in key and not isinstance(value, list):
+                value = [value]  # a Splunk multi-value field (name{}, ports{}.port) is an array even with one value
             if spec is None:
                 set_path(event, f"{UNMAPPED}.{key.replace('{}', '')}", value)
                 continue

@@ -23,7 +23,7 @@ def _kind(path: str, schema: EcsSchema) -> str | None:
         return "ip"
     if path.startswith("botes."):
         return None
-    if "hash" in parts[:-1] or parts[-1] == "imphash":
+    if "hash" in parts[:-1] or parts[-1] in ("imphash", "ja3", "ja3s"):
         return "hash"
     if parts[-2:] == ["user", "name"] or (  # user.name, source.user.name, process.user.name, ...
             len(parts) >= 3 and parts[-3] == "user" and parts[-2] in _OTHER_USERS and parts[-1] == "name"):

@@ -18,8 +18,9 @@ def test_addresses_from_every_ip_field_once_in_field_order() -> None:
 
 def test_hashes_including_imphash_but_not_custom_fields() -> None:
     event = {"file": {"hash": {"sha256": "aa", "md5": "bb"}}, "process": {"pe": {"imphash": "cc"}},
+             "tls": {"client": {"ja3": "ee"}, "server": {"ja3s": "ff"}},
              "botes": {"file": {"hash": {"sha1": "dd"}}}}
-    assert related(event)["hash"] == ["aa", "bb", "cc"]
+    assert related(event)["hash"] == ["aa", "bb", "cc", "ee", "ff"]
 
 
 def test_users_are_user_names_not_group_names() -> None:
