@@ -206,6 +206,21 @@ def setup(config: ConfigOption = None) -> None:
     err.print(f"kafka topics created: {', '.join(created) or 'none (all existed)'}", highlight=False)
 
 
+@app.command()
+def logstash(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for pipeline/*.conf and pipelines.yml.")
+                   ] = Path("logstash"),
+    config: ConfigOption = None,
+) -> None:
+    """Generate the Logstash pipelines (one per source type) from the normaliser's field tables."""
+    from pipeline.normalize.logstash import generate_pipelines
+
+    settings = _settings(config)
+    written = generate_pipelines(out, settings.kafka.topic_prefix,
+                                 dead_letter_topic=settings.kafka.dead_letter_topic)
+    err.print(f"{len(written)} files written under {out}", highlight=False)
+
+
 @app.command("fetch-jars")
 def fetch_jars_command(config: ConfigOption = None) -> None:
     """Fetch the Flink Kafka connector jars into flink.jars_dir and verify their sha256."""

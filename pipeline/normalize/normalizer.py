@@ -26,7 +26,6 @@ class Normalizer:
 
     def __init__(self, default_timezone: str = "UTC") -> None:
         self._tables: dict[str, FieldTable] = {name: load_field_table(name) for name in SOURCE_TYPES}
-        self._schema = ecs_schema()
         self._tz: tzinfo = ZoneInfo(default_timezone)
 
     def normalize_line(self, line: str | bytes, source_type: str, location: str | None = None
@@ -62,7 +61,7 @@ class Normalizer:
             self._apply(event, spec, value, errors)
         self._add_common_fields(event, source, original, errors)
         source.finish(event)
-        for kind, values in related_fields(event, self._schema).items():
+        for kind, values in related_fields(event).items():
             set_path(event, f"related.{kind}", values)
         if errors:
             set_path(event, ERRORS_FIELD, errors)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from pipeline.events import Event, iter_leaves
-from pipeline.normalize.ecs import EcsSchema
+from pipeline.normalize.ecs import ecs_schema
 
 __all__ = ["related_fields"]
 
@@ -17,9 +18,10 @@ _OTHER_USERS = ("target", "effective", "changes")  # user.target.name, ... (not 
 _NOT_HOSTS = ("registered_domain", "top_level_domain", "subdomain", "user", "group")
 
 
-def _kind(path: str, schema: EcsSchema) -> str | None:
+@lru_cache(maxsize=16384)  # field paths repeat from event to event: decide each once
+def _kind(path: str) -> str | None:
     parts = path.split(".")
-    if schema.types.get(path) == "ip":
+    if ecs_schema().types.get(path) == "ip":
         return "ip"
     if path.startswith("botes."):
         return None
@@ -39,11 +41,11 @@ def _values(value: Any) -> Iterable[str]:
             yield str(item)
 
 
-def related_fields(event: Event, schema: EcsSchema) -> dict[str, list[str]]:
+def related_fields(event: Event) -> dict[str, list[str]]:
     """{"ip": [...], "hosts": [...], "hash": [...], "user": [...]}, each without repeats, in field order."""
     found: dict[str, dict[str, None]] = {}
     for path, value in iter_leaves(event):
-        kind = _kind(path, schema)
+        kind = _kind(path)
         if kind is not None:
             for item in _values(value):
                 found.setdefault(kind, {}).setdefault(item, None)

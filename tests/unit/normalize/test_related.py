@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pipeline.normalize.ecs import ecs_schema
 from pipeline.normalize.related import related_fields
 
 
 def related(event: dict[str, object]) -> dict[str, list[str]]:
-    return related_fields(event, ecs_schema())
+    return related_fields(event)
 
 
 def test_addresses_from_every_ip_field_once_in_field_order() -> None:
