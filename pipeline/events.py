@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Event", "Target", "Found", "NotFound", "Failed", "Outcome", "Rejected", "document_id", "get_path",
-           "set_path", "iter_leaves"]
+           "set_path", "remove_path", "iter_leaves"]
 
 # An event stays in its wire form, ECS JSON as a dict, so the hot path never converts it twice.
 Event = dict[str, Any]
@@ -81,6 +81,19 @@ def set_path(event: Event, path: str, value: Any) -> None:
             child = node[part] = {}
         node = child
     node[leaf] = value
+
+
+def remove_path(event: Event, path: str) -> None:
+    """Delete the value at ``path`` (which must exist) and the objects it leaves empty."""
+    *parents, leaf = path.split(".")
+    nodes = [event]
+    for part in parents:
+        nodes.append(nodes[-1][part])
+    del nodes[-1][leaf]
+    for node, part in zip(reversed(nodes[:-1]), reversed(parents), strict=True):
+        if node[part]:
+            break
+        del node[part]
 
 
 def get_path(event: Event, path: str) -> Any:

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
-from pipeline.events import Event, get_path, set_path
+from pipeline.events import Event, get_path, remove_path, set_path
 from pipeline.normalize.fortigate_kv import parse_fortigate_kv
+from pipeline.normalize.network import format_macs, transport_from_iana_number
 from pipeline.normalize.sourcetype import SourceType
+from pipeline.normalize.urls import split_url_original
 
 __all__ = ["SOURCES", "prepare_fortigate", "finish_fgt_traffic", "finish_fgt_utm", "finish_fgt_event",
-           "IANA_TRANSPORTS", "zone_offset", "ecs_mac"]
+           "zone_offset"]
 
-IANA_TRANSPORTS = {"1": "icmp", "2": "igmp", "6": "tcp", "17": "udp", "47": "gre", "50": "esp",
-                   "51": "ah", "58": "ipv6-icmp", "132": "sctp"}
 _DENIED_ACTIONS = frozenset({"deny", "denied", "blocked", "block", "dropped", "drop", "reset",
                              "clear_session"})
 _ALLOWED_ACTIONS = frozenset({"accept", "allow", "allowed", "pass", "passthrough", "monitored", "detected",
@@ -29,7 +28,6 @@ _ALLOWED_ACTIONS = frozenset({"accept", "allow", "allowed", "pass", "passthrough
 _SESSION_PHASES = {"start": "start", "close": "end", "timeout": "end", "client-rst": "end", "server-rst": "end"}
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}:\d{2}$")
 _ZONE = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2}):?(\d{2})?$", re.IGNORECASE)
-_MAC = re.compile(r"^[0-9A-Fa-f]{2}([:-]?)(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}$")
 _PLACEHOLDERS = frozenset({"N/A"})  # FortiOS writes N/A for "no value"
 # FortiOS's words for "none" in fields the table placed: no country for private and reserved addresses,
 # no role given to an interface.
@@ -86,57 +84,23 @@ def prepare_fortigate(flat: dict[str, Any]) -> dict[str, Any]:
 
 # --- after the field table: shared by the three source types --------------------------------------------
 
-def ecs_mac(value: str) -> str:
-    """A MAC address as ECS writes it (``AB-CD-EF-01-23-45``); anything else unchanged."""
-    if not _MAC.match(value):
-        return value
-    digits = re.sub(r"[:-]", "", value).upper()
-    return "-".join(digits[i:i + 2] for i in range(0, 12, 2))
-
-
 def _lower(event: Event, path: str) -> None:
     value = get_path(event, path)
     if isinstance(value, str):
         set_path(event, path, value.lower())
 
 
-def _derive_transport(event: Event) -> None:
-    iana = get_path(event, "network.iana_number")
-    if iana is not None and str(iana) in IANA_TRANSPORTS:
-        set_path(event, "network.transport", IANA_TRANSPORTS[str(iana)])
-
-
-def _format_macs(event: Event) -> None:
-    for path in ("source.mac", "destination.mac"):
-        value = get_path(event, path)
-        if isinstance(value, str):
-            set_path(event, path, ecs_mac(value))
-
-
-def _remove(event: Event, path: str) -> None:
-    """Delete ``path`` and the objects it leaves empty."""
-    *parents, leaf = path.split(".")
-    nodes = [event]
-    for part in parents:
-        nodes.append(nodes[-1][part])
-    del nodes[-1][leaf]
-    for node, part in zip(reversed(nodes[:-1]), reversed(parents), strict=True):
-        if node[part]:
-            break
-        del node[part]
-
-
 def _drop_nothing_values(event: Event) -> None:
     for path, nothing in _NOTHING.items():
         if get_path(event, path) == nothing:
-            _remove(event, path)
+            remove_path(event, path)
 
 
 def _move_port_only_names(event: Event) -> None:
     for path, custom in _UNNAMED.items():
         value = get_path(event, path)
         if isinstance(value, str) and _PORT_ONLY.match(value):
-            _remove(event, path)
+            remove_path(event, path)
             set_path(event, custom, value)
 
 
@@ -160,37 +124,17 @@ def _normalize_direction(event: Event) -> None:
         set_path(event, "network.direction", value if value in _ECS_DIRECTIONS else "unknown")
 
 
-def _split_url(event: Event) -> None:
-    """FortiOS ``url`` is mostly the request target alone (``/a/b.php?x=1``), sometimes an absolute URL."""
-    original = get_path(event, "url.original")
-    if not isinstance(original, str):
-        return
-    try:
-        parts = urlsplit(original)
-    except ValueError:  # e.g. a malformed IPv6 host; url.original keeps what was sent
-        return
-    if parts.scheme and parts.netloc:
-        set_path(event, "url.full", original)
-        set_path(event, "url.scheme", parts.scheme)
-        if parts.hostname and get_path(event, "url.domain") is None:
-            set_path(event, "url.domain", parts.hostname)
-    if parts.path and get_path(event, "url.path") is None:
-        set_path(event, "url.path", parts.path)
-    if parts.query:
-        set_path(event, "url.query", parts.query)
-
-
 def _finish_fortigate(event: Event) -> None:
-    _derive_transport(event)
+    transport_from_iana_number(event)
     _move_port_only_names(event)
     _lower(event, "network.protocol")
     _lower(event, "network.application")
-    _format_macs(event)
+    format_macs(event)
     _drop_nothing_values(event)
     _duration_in_nanoseconds(event)
     _sum_directions(event)
     _normalize_direction(event)
-    _split_url(event)
+    split_url_original(event)  # FortiOS url: mostly the request target alone, sometimes absolute
 
 
 def _verdict(event: Event, *paths: str) -> str | None:

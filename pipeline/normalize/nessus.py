@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipeline.events import Event, get_path, set_path
+from pipeline.events import Event, get_path, remove_path, set_path
 from pipeline.normalize.sourcetype import SourceType
 
 __all__ = ["SOURCES", "prepare_nessus", "finish_nessus"]
@@ -108,24 +108,11 @@ def _set_vulnerability(event: Event) -> None:
     else:
         cvss2 = get_path(event, "botes.nessus.cvss.base_score")
         if cvss2 is not None:  # no CVSSv3 score: the CVSSv2 one is the base score
-            _remove(event, "botes.nessus.cvss.base_score")
+            remove_path(event, "botes.nessus.cvss.base_score")
             set_path(event, "vulnerability.score.base", cvss2)
             set_path(event, "vulnerability.score.version", "2.0")
     if get_path(event, "vulnerability.score.base") is not None:
         set_path(event, "vulnerability.classification", "CVSS")
-
-
-def _remove(event: Event, path: str) -> None:
-    """Delete a leaf and the objects it leaves empty."""
-    *parents, leaf = path.split(".")
-    nodes = [event]
-    for part in parents:
-        nodes.append(nodes[-1][part])
-    del nodes[-1][leaf]
-    for node, part in zip(reversed(nodes[:-1]), reversed(parents), strict=True):
-        if node[part]:
-            break
-        del node[part]
 
 
 def _set_network(event: Event) -> None:
@@ -133,21 +120,21 @@ def _set_network(event: Event) -> None:
     ports = get_path(event, "destination.port")
     if ports is not None:
         kept = [p for p in dict.fromkeys(ports if isinstance(ports, list) else [ports]) if p != _NO_PORT]
-        _set_or_remove(event, "destination.port", kept, isinstance(ports, list))
+        _set_orremove_path(event, "destination.port", kept, isinstance(ports, list))
     for field in ("transport", "protocol"):
         value = get_path(event, f"network.{field}")
         if value is None:
             continue
         values = [str(v).strip().lower() for v in (value if isinstance(value, list) else [value])]
         kept = [v for v in dict.fromkeys(values) if v and not (field == "protocol" and v == _NO_SERVICE)]
-        _set_or_remove(event, f"network.{field}", kept, isinstance(value, list))
+        _set_orremove_path(event, f"network.{field}", kept, isinstance(value, list))
 
 
-def _set_or_remove(event: Event, path: str, values: list[Any], as_list: bool) -> None:
+def _set_orremove_path(event: Event, path: str, values: list[Any], as_list: bool) -> None:
     if values:
         set_path(event, path, values if as_list else values[0])
     else:
-        _remove(event, path)
+        remove_path(event, path)
 
 
 SOURCES = (

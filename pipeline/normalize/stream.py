@@ -28,9 +28,10 @@ from urllib.parse import urlsplit
 
 from pipeline.addresses import parse_ip
 from pipeline.events import Event, get_path, set_path
-from pipeline.normalize.fortigate import IANA_TRANSPORTS
+from pipeline.normalize.network import IANA_TRANSPORTS, format_macs, transport_from_iana_number
 from pipeline.normalize.records import flatten
 from pipeline.normalize.sourcetype import SourceType
+from pipeline.normalize.urls import split_url_original
 
 __all__ = ["SOURCES", "StreamFinish", "prepare_stream", "finish_stream_flow", "finish_dns", "finish_http",
            "finish_tls", "finish_icmp"]
@@ -44,7 +45,6 @@ _OPENSSL_DATE = "%b %d %H:%M:%S %Y %Z"
 _TRANSPORT_ALIASES = {"icmpv6": "ipv6-icmp", "icmp6": "ipv6-icmp"}
 _TRANSPORTS = frozenset(IANA_TRANSPORTS.values()) | frozenset(_TRANSPORT_ALIASES)
 _NOT_APPLICATION = _TRANSPORTS | {"ip", "ipv4", "ipv6", "unknown", "eth", "ethernet", "vlan"}
-_MAC = re.compile(r"^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$")
 _TLS_VERSION = re.compile(r"^(tls|ssl)\s*v?\s*(\d+(?:\.\d+)?)$", re.IGNORECASE)
 
 
@@ -116,10 +116,7 @@ def finish_stream_flow(event: Event, protocol: str | None = None) -> None:
     if isinstance(application, str):
         set_path(event, "network.application", application.lower())
     _set_network_type(event)
-    for field in ("source.mac", "destination.mac"):
-        mac = get_path(event, field)
-        if isinstance(mac, str) and _MAC.match(mac.strip()):
-            set_path(event, field, mac.strip().upper().replace(":", "-"))  # ECS: RFC 7042 notation
+    format_macs(event)
     micros = get_path(event, "event.duration")
     if isinstance(micros, int) and not isinstance(micros, bool):
         set_path(event, "event.duration", micros * 1000)  # Stream time_taken is microseconds; ECS wants ns
@@ -139,9 +136,7 @@ def _set_transport(event: Event, layers: list[str]) -> None:
         name = transport.strip().lower()
         set_path(event, "network.transport", _TRANSPORT_ALIASES.get(name, name))
         return
-    iana = get_path(event, "network.iana_number")
-    if iana is not None and str(iana) in IANA_TRANSPORTS:
-        set_path(event, "network.transport", IANA_TRANSPORTS[str(iana)])
+    if transport_from_iana_number(event):
         return
     for layer in layers:
         if layer in _TRANSPORTS:
@@ -247,25 +242,11 @@ def finish_http(event: Event) -> None:
     version = get_path(event, "http.version")
     if version is not None:
         set_path(event, "http.version", _map_values(version, _http_version))
-    _fill_path_and_query(event)
+    split_url_original(event)
     codes = get_path(event, "http.response.status_code")
     codes = [c for c in (codes if isinstance(codes, list) else [codes]) if isinstance(c, int)]
     if codes:
         set_path(event, "event.outcome", "failure" if max(codes) >= 400 else "success")
-
-
-def _fill_path_and_query(event: Event) -> None:
-    original = get_path(event, "url.original")
-    if not isinstance(original, str):
-        return
-    try:
-        parts = urlsplit(original)
-    except ValueError:  # e.g. a malformed IPv6 host; url.original keeps what was sent
-        return
-    if get_path(event, "url.path") is None:
-        set_path(event, "url.path", parts.path)
-    if parts.query and get_path(event, "url.query") is None:
-        set_path(event, "url.query", parts.query)
 
 
 def _split_site(event: Event) -> None:

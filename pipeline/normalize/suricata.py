@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from pipeline.addresses import parse_ip
 from pipeline.events import Event, get_path, set_path
 from pipeline.normalize.sourcetype import SourceType
+from pipeline.normalize.urls import split_url_original
 
 __all__ = ["SOURCES", "prepare_suricata", "finish_suricata", "IANA_NUMBERS"]
 
@@ -183,18 +183,7 @@ def _nanoseconds_between(start: str, end: str) -> int | None:
 
 
 def _set_url_and_http(event: Event, event_type: str) -> None:
-    original = get_path(event, "url.original")
-    if isinstance(original, str):
-        try:
-            parts = urlsplit(original)
-        except ValueError:  # e.g. a malformed IPv6 host; url.original keeps what was sent
-            parts = None
-        if parts is not None:
-            set_path(event, "url.path", parts.path)
-            if parts.query:
-                set_path(event, "url.query", parts.query)
-            if parts.fragment:
-                set_path(event, "url.fragment", parts.fragment)
+    split_url_original(event)
     if event_type == "http":
         _set_destination_domain(event, get_path(event, "url.domain"))
     version = get_path(event, "http.version")

@@ -15,8 +15,9 @@ import pytest
 from pipeline.events import Event, Rejected, get_path, iter_leaves
 from pipeline.normalize import Normalizer
 from pipeline.normalize.ecs import ecs_schema
-from pipeline.normalize.fortigate import ecs_mac, prepare_fortigate, zone_offset
+from pipeline.normalize.fortigate import prepare_fortigate, zone_offset
 from pipeline.normalize.fortigate_kv import parse_fortigate_kv
+from pipeline.normalize.network import ecs_mac
 from pipeline.normalize.normalizer import ERRORS_FIELD
 from pipeline.normalize.sources import SOURCE_TYPES, resolve_source_type
 

@@ -118,3 +118,13 @@ def test_iter_leaves_yields_every_non_object_value_with_its_path() -> None:
         ("@timestamp", "t"), ("source.ip", "1.2.3.4"), ("source.geo.location.lat", 1),
         ("source.geo.location.lon", 2), ("related.ip", ["1.2.3.4"]),
     ])
+
+
+def test_remove_path_deletes_the_leaf_and_the_objects_it_empties() -> None:
+    from pipeline.events import remove_path
+
+    event = {"a": {"b": {"c": 1}, "d": 2}, "e": {"f": {"g": 3}}}
+    remove_path(event, "a.b.c")
+    assert event == {"a": {"d": 2}, "e": {"f": {"g": 3}}}
+    remove_path(event, "e.f.g")
+    assert event == {"a": {"d": 2}}
