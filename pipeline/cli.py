@@ -156,6 +156,7 @@ def _run_embedded(settings: Settings, inputs: list[Path], output: Path, source_t
     from pipeline.flink.embedded import run_embedded
 
     files = find_botes_files(inputs, source_type)
+    _check_enrichers(settings)
     err.print(f"embedded run over {len(files)} file(s): " + ", ".join(str(f.path) for f in files),
               highlight=False)
     started = time.monotonic()
@@ -171,6 +172,16 @@ def _run_embedded(settings: Settings, inputs: list[Path], output: Path, source_t
         raise typer.Exit(1)
 
 
+def _check_enrichers(settings: Settings) -> None:
+    """Build every enabled source once here, so a missing file or bad setting stops the start with its
+    name instead of failing the Flink job on its first event."""
+    import asyncio
+
+    from pipeline.enrich import EnrichmentChain, build_enrichers
+
+    asyncio.run(EnrichmentChain(build_enrichers(settings)).aclose())
+
+
 def _run_kafka(settings: Settings) -> None:
     from pipeline.cache.redis import check_redis
     from pipeline.flink.job import JOB_NAME, build_kafka_job
@@ -178,6 +189,7 @@ def _run_kafka(settings: Settings) -> None:
     from pipeline.index.writer import check_index, open_client
     from pipeline.kafka import create_topics, family_topics
 
+    _check_enrichers(settings)
     if settings.cache.backend == "redis":
         check_redis(settings)
     client = open_client(settings.index)
@@ -204,6 +216,66 @@ def setup(config: ConfigOption = None) -> None:
     err.print(f"index template {name} installed on {server} for {settings.index.prefix}-*", highlight=False)
     created = create_topics(settings.kafka, [*family_topics(settings.kafka), settings.kafka.dead_letter_topic])
     err.print(f"kafka topics created: {', '.join(created) or 'none (all existed)'}", highlight=False)
+
+
+@app.command()
+def lookup(
+    source: Annotated[str, typer.Argument(help="assets, rdns, geoip, threatlists, shodan, onyphe, virustotal")],
+    value: Annotated[str, typer.Argument(help="An IP address, domain or file hash.")],
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the SCOT enrichment (markdown).")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the source itself.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Look one value up in one source, through the cache, and print the result as JSON."""
+    import asyncio
+
+    from pipeline.config import ApiSourceSettings
+    from pipeline.enrich.registry import ENRICHERS
+
+    settings = _settings(config)
+    if source not in ENRICHERS:
+        raise _fail(f"unknown source {source!r} (known: {', '.join(ENRICHERS)})")
+    source_settings = getattr(settings, source)
+    if isinstance(source_settings, ApiSourceSettings) and source_settings.api_key is None:
+        raise _fail(f"{source}: no API key; set BOTES_{source.upper()}__API_KEY")
+    result, cache_note, failure = asyncio.run(
+        _lookup_once(settings, source, value, markdown, use_cache=not no_cache))
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    err.print(f"cache: {cache_note}", highlight=False)
+    if failure is not None:
+        raise _fail(f"{source} lookup of {value} failed: {failure}", code=1)
+
+
+async def _lookup_once(settings: Settings, source: str, value: str, markdown: bool, use_cache: bool
+                       ) -> tuple[dict[str, object], str, str | None]:
+    """(what to print, cache hit/miss/off, the failure reason if the lookup failed)."""
+    from pipeline.addresses import AddressClassifier
+    from pipeline.cache import open_cache, with_cache
+    from pipeline.enrich.registry import build_enricher
+    from pipeline.enrich.scot import scot_enrichment
+    from pipeline.events import Failed, Found
+
+    enricher = build_enricher(source, settings, AddressClassifier(settings.network.internal_networks))
+    cache = open_cache(settings) if use_cache and getattr(settings, source).cache else None
+    wrapped = with_cache([enricher], cache, settings)[0] if cache is not None else enricher
+    try:
+        outcome = await wrapped.lookup(value)
+    finally:
+        await wrapped.aclose()
+        if cache is not None:
+            await cache.aclose()
+    cache_note = "off" if cache is None else ("hit" if cache.stats.hits else "miss")
+    failure = outcome.reason if isinstance(outcome, Failed) else None
+    if markdown:
+        return dict(scot_enrichment(enricher, value, outcome)), cache_note, failure
+    result: dict[str, object] = {"source": source, "value": value}
+    if isinstance(outcome, Found):
+        result.update(outcome="found", data=outcome.data)
+    elif isinstance(outcome, Failed):
+        result.update(outcome="failed", reason=outcome.reason)
+    else:
+        result.update(outcome="not_found")
+    return result, cache_note, failure
 
 
 @app.command()

@@ -28,8 +28,9 @@ from pipeline.errors import ConfigError
 
 __all__ = [
     "Settings", "KafkaSettings", "RedisSettings", "CacheSettings", "IndexSettings", "SourceSettings",
-    "GeoIPSettings", "AssetsSettings", "NetworkSettings", "NormalizeSettings", "FlinkSettings", "load_settings",
-    "bundled_data", "redacted",
+    "GeoIPSettings", "AssetsSettings", "NetworkSettings", "NormalizeSettings", "RdnsSettings", "ThreatListFeed",
+    "ThreatListsSettings", "ApiSourceSettings", "ShodanSettings", "OnypheSettings", "VirusTotalSettings",
+    "FlinkSettings", "load_settings", "bundled_data", "redacted",
 ]
 
 
@@ -118,6 +119,55 @@ class AssetsSettings(SourceSettings):
     negative_ttl: Duration = timedelta(minutes=10)
 
 
+class RdnsSettings(SourceSettings):
+    # Off by default: a fresh machine may have no reachable resolver. Turn on and name resolvers.
+    enabled: bool = False
+    nameservers: list[str] = Field(default_factory=list)  # empty: the system's resolvers
+    port: int = 53
+    scope: Literal["all", "public", "internal"] = "all"   # which addresses get a PTR lookup
+    ttl: Duration = timedelta(hours=24)                   # upper bound; the record's own TTL if shorter
+    negative_ttl: Duration = timedelta(minutes=5)         # NXDOMAIN / no answer
+    timeout: float = 1.0
+    max_in_flight: int = Field(64, ge=1)
+
+
+class ThreatListFeed(_Section):
+    path: Path
+    kind: Literal["ip", "domain", "hash"]               # IPs and CIDRs, domain names, MD5/SHA1/SHA256
+    format: Literal["text", "csv"] = "text"             # text: one indicator per line, '#' comments
+    column: str | None = None                           # csv: the column holding the indicator
+    name: str | None = None                             # the feed's name (threat.enrichments.indicator.provider)
+
+
+class ThreatListsSettings(SourceSettings):
+    cache: bool = False                                 # in-memory sets: faster than any cache
+    lists: list[ThreatListFeed] = Field(default_factory=list)
+
+
+class ApiSourceSettings(SourceSettings):
+    """A paid external API: disabled (with one log line) until its key is set in the environment."""
+
+    url: str = ""
+    api_key: SecretStr | None = None
+    timeout: float = 10.0
+    max_in_flight: int = Field(4, ge=1)
+
+
+class ShodanSettings(ApiSourceSettings):
+    url: str = "https://api.shodan.io"
+    ttl: Duration = timedelta(days=1)
+
+
+class OnypheSettings(ApiSourceSettings):
+    url: str = "https://www.onyphe.io/api/v2"
+    ttl: Duration = timedelta(days=1)
+
+
+class VirusTotalSettings(ApiSourceSettings):
+    url: str = "https://www.virustotal.com"
+    ttl: Duration = timedelta(days=7)
+
+
 class NormalizeSettings(_Section):
     # The time zone of source times that carry none (FortiGate date/time without tz, classic
     # WinEventLog times, ...). An IANA name, e.g. "America/New_York".
@@ -156,7 +206,7 @@ class FlinkSettings(_Section):
 
 
 # The sources the job can run, in the default order.
-EnricherName = Literal["assets", "geoip"]
+EnricherName = Literal["assets", "rdns", "geoip", "threatlists", "shodan", "onyphe", "virustotal"]
 
 
 class Settings(BaseSettings):
@@ -171,6 +221,11 @@ class Settings(BaseSettings):
     network: NetworkSettings = Field(default_factory=NetworkSettings)
     geoip: GeoIPSettings = Field(default_factory=GeoIPSettings)
     assets: AssetsSettings = Field(default_factory=AssetsSettings)
+    rdns: RdnsSettings = Field(default_factory=RdnsSettings)
+    threatlists: ThreatListsSettings = Field(default_factory=ThreatListsSettings)
+    shodan: ShodanSettings = Field(default_factory=ShodanSettings)
+    onyphe: OnypheSettings = Field(default_factory=OnypheSettings)
+    virustotal: VirusTotalSettings = Field(default_factory=VirusTotalSettings)
     flink: FlinkSettings = Field(default_factory=FlinkSettings)
 
     @classmethod

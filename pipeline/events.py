@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 __all__ = ["Event", "Target", "Found", "NotFound", "Failed", "Outcome", "Rejected", "document_id", "get_path",
@@ -20,11 +21,15 @@ class Target:
 
     field: str
     value: str
+    # The event field the value came from ("source.ip") when ``field`` is only its field set; it names
+    # the field in failure markers and is not part of a target's identity.
+    path: str = dataclass_field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Found:
     data: dict[str, Any]
+    ttl: float | None = None  # seconds the answer stays true (a DNS record's TTL), if the source says
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +56,7 @@ class Rejected:
     raw: str
     source_type: str | None = None
     location: str | None = None  # "file:line" where known
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = dataclass_field(default_factory=dict)
 
     def as_record(self, stage: str) -> dict[str, Any]:
         """The dead-letter form: what failed, where, and the original text."""

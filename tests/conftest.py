@@ -64,3 +64,15 @@ def isolated(name: str) -> dict[str, str]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for description in _USED:
         terminalreporter.write_line(f"integration servers used: {description}")
+
+
+@pytest.fixture
+def provider() -> Iterator[object]:
+    """A local HTTP server standing in for an external API (see tests/fakes/provider.py)."""
+    from tests.fakes.provider import ProviderServer
+
+    server = ProviderServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 from pipeline.cache.base import Cache, cache_key, decode_outcome, encode_outcome
 from pipeline.config import Settings, SourceSettings
@@ -19,6 +20,7 @@ class CachedEnricher:
     def __init__(self, inner: Enricher, cache: Cache, prefix: str, ttl: timedelta,
                  negative_ttl: timedelta) -> None:
         self.name = inner.name
+        self.title = inner.title
         self._inner = inner
         self._cache = cache
         self._prefix = prefix
@@ -31,6 +33,9 @@ class CachedEnricher:
     def fragment(self, target: Target, found: Found) -> Event:
         return self._inner.fragment(target, found)
 
+    def summary_rows(self, found: Found) -> list[tuple[str, Any]]:
+        return self._inner.summary_rows(found)
+
     async def lookup(self, value: str) -> Outcome:
         key = cache_key(self._prefix, self.name, value)
         cached = await self._cache.get(key)
@@ -39,7 +44,9 @@ class CachedEnricher:
         outcome = await self._inner.lookup(value)
         if isinstance(outcome, Failed):
             return outcome
-        ttl = self._ttl if isinstance(outcome, Found) else self._negative_ttl
+        ttl = self._negative_ttl
+        if isinstance(outcome, Found):
+            ttl = min(self._ttl, timedelta(seconds=outcome.ttl)) if outcome.ttl is not None else self._ttl
         await self._cache.set(key, encode_outcome(outcome), ttl)
         return outcome
 

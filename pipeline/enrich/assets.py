@@ -1,16 +1,21 @@
-"""Internal assets and their classification, from a CSV table keyed by IP or CIDR (longest prefix wins)."""
+"""Internal assets and their classification, from a CSV table keyed by IP or CIDR (longest prefix wins).
+
+The table is reloaded when its file changes (see reloading.py); a file that does not load keeps the old table.
+"""
 
 from __future__ import annotations
 
 import csv
 import ipaddress
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from pipeline.addresses import AddressClassifier, Scope, parse_ip
 from pipeline.config import AssetsSettings
 from pipeline.enrich.base import address_targets
+from pipeline.enrich.reloading import RELOAD_INTERVAL, FileBacked
 from pipeline.errors import ConfigError, DependencyError
 from pipeline.events import Event, Found, NotFound, Outcome, Target
 
@@ -84,20 +89,26 @@ def _parse_row(path: Path, line: int, row: dict[str, str]) -> tuple[str, dict[st
 
 class AssetsEnricher:
     name = "assets"
+    title = "Internal asset"
 
-    def __init__(self, settings: AssetsSettings, classifier: AddressClassifier) -> None:
-        self._table = AssetTable.from_csv(settings.path)
+    def __init__(self, settings: AssetsSettings, classifier: AddressClassifier, *,
+                 clock: Callable[[], float] = time.monotonic, reload_interval: float = RELOAD_INTERVAL) -> None:
+        self._table = FileBacked(settings.path, AssetTable.from_csv, setting="assets.path", clock=clock,
+                                 interval=reload_interval)
         self._classifier = classifier
 
     def targets(self, event: Event) -> Iterable[Target]:
         return address_targets(event, self._classifier, Scope.INTERNAL)
 
     async def lookup(self, value: str) -> Outcome:
-        asset = self._table.find(value)
+        asset = self._table.get().find(value)
         return Found(asset) if asset is not None else NotFound()
 
     def fragment(self, target: Target, found: Found) -> Event:
         return {"botes": {target.field: {ASSET_FIELD: found.data}}}
 
+    def summary_rows(self, found: Found) -> list[tuple[str, Any]]:
+        return [(name, found.data.get(name)) for name in _COLUMNS[1:]]
+
     async def aclose(self) -> None:
-        return None
+        self._table.close()

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from pipeline.addresses import AddressClassifier, Scope
 from pipeline.events import Event, Found, Outcome, Target, get_path
 
-__all__ = ["Enricher", "ADDRESS_FIELDS", "address_targets"]
+__all__ = ["Enricher", "ADDRESS_FIELDS", "HASH_FIELDS", "address_targets", "hash_targets"]
 
 # The ECS field sets whose ``.ip`` an address enricher looks at.
 ADDRESS_FIELDS = ("source", "destination", "client", "server")
+# The ECS fields holding file hashes a hash enricher looks at (ECS hash field sets: file, process, dll...).
+HASH_FIELDS = tuple(f"{parent}.hash.{kind}" for parent in ("file", "process", "process.parent", "dll")
+                    for kind in ("sha256", "sha1", "md5"))
 
 
 class Enricher(Protocol):
-    name: str  # one name everywhere: module, config section, cache prefix, metric label
+    name: str   # one name everywhere: module, config section, cache prefix, metric label
+    title: str  # for people: "GeoIP/ASN", "Shodan host", ...
 
     def targets(self, event: Event) -> Iterable[Target]:
         """Pure: which values of this event to look up."""
@@ -29,6 +33,10 @@ class Enricher(Protocol):
         """Pure: the ECS fields to merge into the event."""
         ...
 
+    def summary_rows(self, found: Found) -> list[tuple[str, Any]]:
+        """Pure: the answer as (label, value) rows, for SCOT markdown and `botes lookup`."""
+        ...
+
     async def aclose(self) -> None:
         """Release clients and files."""
         ...
@@ -39,4 +47,12 @@ def address_targets(event: Event, classifier: AddressClassifier, scope: Scope) -
     for field in ADDRESS_FIELDS:
         value = get_path(event, f"{field}.ip")
         if isinstance(value, str) and classifier.scope(value) is scope:
-            yield Target(field, value)
+            yield Target(field, value, f"{field}.ip")
+
+
+def hash_targets(event: Event) -> Iterable[Target]:
+    """The file hashes of ``event`` (file.hash.sha256, process.hash.md5, ...), target field = the hash's path."""
+    for field in HASH_FIELDS:
+        value = get_path(event, field)
+        if isinstance(value, str) and value.strip():
+            yield Target(field, value.strip().lower())

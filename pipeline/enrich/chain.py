@@ -19,11 +19,14 @@ FAILURES_FIELD = "botes.enrichment.failures"
 
 
 def merge_into(event: Event, fragment: Event) -> None:
-    """Deep-merge ``fragment`` into ``event``; the fragment wins on scalar conflicts."""
+    """Deep-merge ``fragment`` into ``event``: objects merge, lists add up (several sources append to
+    threat.enrichments), and the fragment wins on scalar conflicts."""
     for key, value in fragment.items():
         current = event.get(key)
         if isinstance(value, dict) and isinstance(current, dict):
             merge_into(current, value)
+        elif isinstance(value, list) and isinstance(current, list):
+            current.extend(item for item in value if item not in current)
         else:
             event[key] = value
 
@@ -64,7 +67,7 @@ class EnrichmentChain:
         if isinstance(outcome, Found):
             merge_into(event, enricher.fragment(target, outcome))
         elif isinstance(outcome, Failed):
-            failures.append({"source": enricher.name, "field": f"{target.field}.ip",
+            failures.append({"source": enricher.name, "field": target.path or target.field,
                              "reason": outcome.reason})
 
     async def aclose(self) -> None:

@@ -1,8 +1,14 @@
-"""GeoIP and ASN from MaxMind City and ASN databases, for public addresses only."""
+"""GeoIP and ASN from MaxMind City and ASN databases, for public addresses only.
+
+Each database is reopened when its file changes (geoipupdate replaces it with a rename); lookups under way
+finish on the old reader, which is closed after the last of them (see reloading.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import geoip2.database
@@ -13,17 +19,34 @@ from maxminddb import MODE_MMAP, InvalidDatabaseError
 from pipeline.addresses import AddressClassifier, Scope
 from pipeline.config import GeoIPSettings
 from pipeline.enrich.base import address_targets
+from pipeline.enrich.reloading import RELOAD_INTERVAL, FileBacked
 from pipeline.errors import DependencyError
 from pipeline.events import Event, Found, NotFound, Outcome, Target
 
 __all__ = ["GeoIPEnricher"]
 
 
-def _open(path: Any, setting: str) -> geoip2.database.Reader:
+# What each setting must hold: the database type geoip2's city() / asn() insist on.
+_DATABASE_TYPES = {"city_db": "City", "asn_db": "GeoLite2-ASN"}
+
+
+def _open(path: Path, setting: str) -> geoip2.database.Reader:
     try:
-        return geoip2.database.Reader(str(path), mode=MODE_MMAP)
+        reader = geoip2.database.Reader(str(path), mode=MODE_MMAP)
     except (OSError, ValueError, InvalidDatabaseError) as exc:
         raise DependencyError(f"geoip.{setting}: cannot open MaxMind database {path}: {exc}") from None
+    database_type = reader.metadata().database_type
+    if _DATABASE_TYPES[setting] not in database_type:
+        reader.close()
+        raise DependencyError(f"geoip.{setting}: {path} is a {database_type} database, "
+                              f"not a {_DATABASE_TYPES[setting]} one")
+    return reader
+
+
+def _reopening(path: Path, setting: str, clock: Callable[[], float],
+               interval: float) -> FileBacked[geoip2.database.Reader]:
+    return FileBacked(path, lambda p: _open(p, setting), setting=f"geoip.{setting}",
+                      close=geoip2.database.Reader.close, clock=clock, interval=interval)
 
 
 def _geo(city: geoip2.models.City) -> dict[str, Any]:
@@ -48,11 +71,13 @@ def _geo(city: geoip2.models.City) -> dict[str, Any]:
 
 class GeoIPEnricher:
     name = "geoip"
+    title = "GeoIP/ASN"
 
-    def __init__(self, settings: GeoIPSettings, classifier: AddressClassifier) -> None:
-        self._city = _open(settings.city_db, "city_db")
+    def __init__(self, settings: GeoIPSettings, classifier: AddressClassifier, *,
+                 clock: Callable[[], float] = time.monotonic, reload_interval: float = RELOAD_INTERVAL) -> None:
+        self._city = _reopening(settings.city_db, "city_db", clock, reload_interval)
         try:
-            self._asn = _open(settings.asn_db, "asn_db")
+            self._asn = _reopening(settings.asn_db, "asn_db", clock, reload_interval)
         except DependencyError:
             self._city.close()
             raise
@@ -64,23 +89,34 @@ class GeoIPEnricher:
     async def lookup(self, value: str) -> Outcome:
         # A memory-mapped read takes microseconds: no await, nothing to time out.
         data: dict[str, Any] = {}
-        try:
-            geo = _geo(self._city.city(value))
-            if geo:
-                data["geo"] = geo
-        except geoip2.errors.AddressNotFoundError:
-            pass
-        try:
-            asn = self._asn.asn(value)
-            data["as"] = {"number": asn.autonomous_system_number}
-            if asn.autonomous_system_organization:
-                data["as"]["organization"] = {"name": asn.autonomous_system_organization}
-        except geoip2.errors.AddressNotFoundError:
-            pass
+        with self._city.lease() as city_reader:
+            try:
+                geo = _geo(city_reader.city(value))
+                if geo:
+                    data["geo"] = geo
+            except geoip2.errors.AddressNotFoundError:
+                pass
+        with self._asn.lease() as asn_reader:
+            try:
+                asn = asn_reader.asn(value)
+                data["as"] = {"number": asn.autonomous_system_number}
+                if asn.autonomous_system_organization:
+                    data["as"]["organization"] = {"name": asn.autonomous_system_organization}
+            except geoip2.errors.AddressNotFoundError:
+                pass
         return Found(data) if data else NotFound()
 
     def fragment(self, target: Target, found: Found) -> Event:
         return {target.field: found.data}
+
+    def summary_rows(self, found: Found) -> list[tuple[str, Any]]:
+        geo, asn = found.data.get("geo", {}), found.data.get("as", {})
+        location = geo.get("location")
+        return [("country", geo.get("country_name")), ("country code", geo.get("country_iso_code")),
+                ("region", geo.get("region_name")), ("city", geo.get("city_name")),
+                ("location", f"{location['lat']}, {location['lon']}" if location else None),
+                ("time zone", geo.get("timezone")),
+                ("AS number", asn.get("number")), ("AS organisation", asn.get("organization", {}).get("name"))]
 
     async def aclose(self) -> None:
         self._city.close()

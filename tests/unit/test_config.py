@@ -33,7 +33,8 @@ class TestDefaults:
         settings = load_settings()
         assert settings.redis.url == "redis://127.0.0.1:6379/0"
         assert settings.kafka.bootstrap_servers == "127.0.0.1:9092"
-        assert settings.enrichers == ["assets", "geoip"]
+        assert settings.enrichers == ["assets", "rdns", "geoip", "threatlists", "shodan", "onyphe",
+                                      "virustotal"]
         assert settings.cache.backend == "redis"
         assert settings.index.password is None
 
@@ -166,7 +167,7 @@ class TestBadValues:
         ("BOTES_KAFKA__PARTITIONS", "many", "kafka.partitions"),
         ("BOTES_CACHE__BACKEND", "disk", "cache.backend"),
         ("BOTES_INDEX__SERVER", "solr", "index.server"),
-        ("BOTES_ENRICHERS", '["shodan"]', "enrichers"),
+        ("BOTES_ENRICHERS", '["no-such-source"]', "enrichers"),
         ("BOTES_INDEX__FLUSH_INTERVAL", "0", "index.flush_interval"),
     ])
     def test_bad_env_value_names_the_setting(self, monkeypatch: pytest.MonkeyPatch, name: str, value: str,
@@ -230,6 +231,6 @@ class TestRedacted:
 
     def test_redacted_is_json_serialisable_and_complete(self) -> None:
         data = json.loads(json.dumps(redacted(load_settings())))
-        assert set(data) == {"enrichers", "kafka", "redis", "cache", "index", "network", "geoip", "assets", "normalize",
-                             "flink"}
+        assert set(data) == {"enrichers", "kafka", "redis", "cache", "index", "network", "geoip", "assets",
+                             "normalize", "rdns", "threatlists", "shodan", "onyphe", "virustotal", "flink"}
         assert data["geoip"]["city_db"].endswith("GeoLite2-City-Test.mmdb")

@@ -31,7 +31,7 @@ def test_every_module_lists_its_public_names_and_they_exist(module: ModuleType) 
 
 
 def test_every_enricher_module_is_in_the_registry() -> None:
-    infrastructure = {"base", "chain", "registry"}
+    infrastructure = {"base", "chain", "registry", "reloading", "scot"}
     sources = {m.name for m in pkgutil.iter_modules(pipeline.enrich.__path__)} - infrastructure
     assert sources == set(ENRICHERS)
 

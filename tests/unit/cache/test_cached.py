@@ -31,6 +31,7 @@ class CountingEnricher:
     """A real enricher answering from a dict and counting how often each value is looked up."""
 
     name = "fake"
+    title = "Fake"
 
     def __init__(self, answers: dict[str, Outcome]) -> None:
         self.answers = answers
@@ -180,3 +181,43 @@ class TestWithCache:
         clock.now += timedelta(hours=2).total_seconds()
         asyncio.run(wrapped[0].lookup("8.8.8.8"))
         assert geoip.calls == ["8.8.8.8", "8.8.8.8"]
+
+
+def test_a_found_answer_with_its_own_ttl_is_cached_no_longer_than_that() -> None:
+    import asyncio
+    from datetime import timedelta
+
+    from pipeline.cache.cached import CachedEnricher
+    from pipeline.cache.memory import MemoryCache
+    from pipeline.events import Found
+
+    class ShortLived:
+        name, title = "short", "Short"
+        calls = 0
+
+        def targets(self, event: object) -> list[object]:
+            return []
+
+        async def lookup(self, value: str) -> Found:
+            ShortLived.calls += 1
+            return Found({"v": value}, ttl=30)
+
+        def fragment(self, target: object, found: Found) -> dict[str, object]:
+            return {}
+
+        def summary_rows(self, found: Found) -> list[tuple[str, object]]:
+            return []
+
+        async def aclose(self) -> None:
+            return None
+
+    now = [0.0]
+    cache = MemoryCache(clock=lambda: now[0])
+    cached = CachedEnricher(ShortLived(), cache, "t", timedelta(hours=1), timedelta(minutes=5))  # type: ignore[arg-type]
+    asyncio.run(cached.lookup("a"))
+    now[0] = 29
+    asyncio.run(cached.lookup("a"))
+    assert ShortLived.calls == 1  # still cached
+    now[0] = 31
+    asyncio.run(cached.lookup("a"))
+    assert ShortLived.calls == 2  # the record's 30 s passed, although the source's ttl is an hour

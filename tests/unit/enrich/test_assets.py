@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -11,8 +14,9 @@ import pytest
 from pipeline.addresses import AddressClassifier
 from pipeline.config import AssetsSettings, bundled_data
 from pipeline.enrich.assets import AssetsEnricher, AssetTable
+from pipeline.enrich.reloading import RELOAD_INTERVAL
 from pipeline.errors import ConfigError, DependencyError
-from pipeline.events import Found, NotFound, Target
+from pipeline.events import Found, NotFound, Outcome, Target
 
 HEADER = "network,hostname,owner,os,location,criticality,roles\n"
 
@@ -164,3 +168,71 @@ class TestEnricher:
         enricher = AssetsEnricher(AssetsSettings(path=path), AddressClassifier())
         assert asyncio.run(enricher.lookup("10.9.9.9")) == Found({"hostname": "custom", "criticality": "Low"})
         asyncio.run(enricher.aclose())
+
+
+def replace_file(path: Path, text: str) -> None:
+    """Write the new version beside the file and rename it over the file, as deployment tools do."""
+    new = path.with_name(path.name + ".new")
+    new.write_text(text, encoding="utf-8")
+    os.replace(new, path)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class TestReload:
+    """The table is reloaded when its file changes; the clock is moved on instead of sleeping."""
+
+    def test_table_replaced_while_lookups_run(self, tmp_path: Path) -> None:
+        path = write_csv(tmp_path, HEADER + "10.0.0.0/8,,,,,Low,\n10.1.2.3,old-name,,,,Medium,\n")
+        clock = Clock()
+        enricher = AssetsEnricher(AssetsSettings(path=path), AddressClassifier(), clock=clock)
+        old, new = Found({"hostname": "old-name", "criticality": "Medium"}), Found({"hostname": "new-name"})
+        rows = "".join(f"10.200.{i >> 8}.{i & 255},host{i},,,,,\n" for i in range(5_000))
+
+        async def run() -> list[Outcome]:
+            answers: list[Outcome] = []
+            stop = asyncio.Event()
+
+            async def keep_looking() -> None:
+                while not stop.is_set():
+                    answers.append(await enricher.lookup("10.1.2.3"))
+                    await asyncio.sleep(0)
+
+            tasks = [asyncio.create_task(keep_looking()) for _ in range(4)]
+            await asyncio.sleep(0)
+            replace_file(path, HEADER + rows + "10.1.2.3,new-name,,,,,\n")
+            clock.now += RELOAD_INTERVAL
+            deadline = time.monotonic() + 30  # a bound for a broken reload, not a measurement
+            while new not in answers[-4:] and time.monotonic() < deadline:
+                await asyncio.sleep(0)
+            stop.set()
+            await asyncio.gather(*tasks)
+            return answers
+
+        answers = asyncio.run(run())
+        assert all(answer in (old, new) for answer in answers), [a for a in answers if a not in (old, new)]
+        first_new = answers.index(new)
+        assert old in answers[:first_new]
+        assert all(answer == new for answer in answers[first_new:])
+        assert asyncio.run(enricher.lookup("10.200.19.135")) == Found({"hostname": "host4999"})
+        asyncio.run(enricher.aclose())
+
+    def test_bad_table_keeps_the_old_one_and_logs_once(self, tmp_path: Path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+        path = write_csv(tmp_path, HEADER + "10.1.2.3,kept,,,,,\n")
+        clock = Clock()
+        enricher = AssetsEnricher(AssetsSettings(path=path), AddressClassifier(), clock=clock)
+        replace_file(path, HEADER + "10.1.2.300,broken,,,,,\n")
+        with caplog.at_level(logging.WARNING, logger="pipeline.enrich.reloading"):
+            for _ in range(3):
+                clock.now += RELOAD_INTERVAL
+                assert asyncio.run(enricher.lookup("10.1.2.3")) == Found({"hostname": "kept"})
+                assert enricher._table.wait(timeout=10)
+        assert len(caplog.records) == 1
+        assert "assets.path" in caplog.text and "10.1.2.300" in caplog.text

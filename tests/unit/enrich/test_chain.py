@@ -33,7 +33,7 @@ class TableEnricher:
         for field in self.fields:
             value = get_path(event, f"{field}.ip")
             if isinstance(value, str):
-                yield Target(field, value)
+                yield Target(field, value, f"{field}.ip")
 
     async def lookup(self, value: str) -> Outcome:
         self.calls.append(value)
@@ -172,6 +172,13 @@ class TestMergeInto:
         event: dict[str, Any] = {"source": {"geo": {"city_name": "old"}}}
         merge_into(event, {"source": {"geo": {"city_name": "new"}}})
         assert event == {"source": {"geo": {"city_name": "new"}}}
+
+    def test_lists_add_up_without_repeats(self) -> None:
+        first = {"indicator": {"provider": "list-a"}}
+        second = {"indicator": {"provider": "virustotal"}}
+        event: dict[str, Any] = {"threat": {"enrichments": [first]}}
+        merge_into(event, {"threat": {"enrichments": [second, first]}})
+        assert event == {"threat": {"enrichments": [first, second]}}
 
     def test_object_replaces_scalar(self) -> None:
         event: dict[str, Any] = {"source": "1.2.3.4"}

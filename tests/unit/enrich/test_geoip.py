@@ -7,6 +7,9 @@ Linköping / AS29518, 216.160.83.56 Milton WA / AS209, ...), not copies of this 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +19,12 @@ import pytest
 from pipeline.addresses import AddressClassifier
 from pipeline.config import GeoIPSettings
 from pipeline.enrich.geoip import GeoIPEnricher
+from pipeline.enrich.reloading import RELOAD_INTERVAL
 from pipeline.errors import DependencyError
 from pipeline.events import Found, NotFound, Target
 
+# MaxMind's GeoIP2 City test database, for the reload test (provenance in tests/data/mmdb/README.md).
+GEOIP2_CITY = Path(__file__).resolve().parents[2] / "data" / "mmdb" / "GeoIP2-City-Test.mmdb"
 
 @pytest.fixture(scope="module")
 def geoip() -> Iterator[GeoIPEnricher]:
@@ -162,3 +168,104 @@ class TestOpen:
         bad.write_bytes(b"this is not a MaxMind database")
         with pytest.raises(DependencyError, match=r"geoip\.asn_db"):
             GeoIPEnricher(GeoIPSettings(asn_db=bad), AddressClassifier())
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def replace_file(path: Path, source: Path | bytes) -> None:
+    """Write the new version beside the file and rename it over the file, as geoipupdate does."""
+    new = path.with_name(path.name + ".new")
+    new.write_bytes(source if isinstance(source, bytes) else source.read_bytes())
+    os.replace(new, path)
+
+
+class TestReload:
+    """A database file replaced on disk is reopened; the clock is moved on instead of sleeping."""
+
+    def test_city_db_replaced_while_a_thread_looks_up(self, tmp_path: Path) -> None:
+        # 214.0.0.1 is in the ASN test database but only GeoIP2-City-Test places it (Singapore).
+        city = tmp_path / "city.mmdb"
+        city.write_bytes(GeoIPSettings().city_db.read_bytes())
+        clock = Clock()
+        enricher = GeoIPEnricher(GeoIPSettings(city_db=city), AddressClassifier(), clock=clock)
+        expected = GeoIPEnricher(GeoIPSettings(city_db=GEOIP2_CITY), AddressClassifier())
+        old, new = lookup(enricher, "214.0.0.1"), lookup(expected, "214.0.0.1")
+        asyncio.run(expected.aclose())
+        assert isinstance(old, Found) and "geo" not in old.data
+        assert isinstance(new, Found) and new.data["geo"]["city_name"] == "Singapore"
+        assert new.data["as"] == old.data["as"] == {
+            "number": 721, "organization": {"name": "DoD Network Information Center"}}
+        old_reader = enricher._city.get()
+
+        answers: list[object] = []
+        stop, looked, saw_new = threading.Event(), threading.Event(), threading.Event()
+
+        async def keep_looking() -> None:
+            while not stop.is_set():
+                try:
+                    answer: object = await enricher.lookup("214.0.0.1")
+                except Exception as exc:  # any error is an answer the test rejects
+                    answer = exc
+                answers.append(answer)
+                looked.set()
+                if answer == new:
+                    saw_new.set()
+                await asyncio.sleep(0)
+
+        thread = threading.Thread(target=asyncio.run, args=(keep_looking(),))
+        thread.start()
+        try:
+            assert looked.wait(timeout=10)
+            replace_file(city, GEOIP2_CITY)
+            clock.now += RELOAD_INTERVAL
+            assert saw_new.wait(timeout=30)
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+        assert all(answer in (old, new) for answer in answers), [a for a in answers if a not in (old, new)]
+        first_new = answers.index(new)
+        assert old in answers[:first_new]
+        assert all(answer == new for answer in answers[first_new:])
+        assert found(enricher, "81.2.69.160")["geo"]["city_name"] == "London"  # in both databases
+        with pytest.raises(ValueError, match="closed"):  # the old reader was closed once unused
+            old_reader.city("81.2.69.160")
+        asyncio.run(enricher.aclose())
+
+    def test_bad_file_keeps_the_old_reader_and_logs_once(self, tmp_path: Path,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+        asn = tmp_path / "asn.mmdb"
+        asn.write_bytes(GeoIPSettings().asn_db.read_bytes())
+        clock = Clock()
+        enricher = GeoIPEnricher(GeoIPSettings(asn_db=asn), AddressClassifier(), clock=clock)
+        replace_file(asn, b"this is not a MaxMind database")
+        with caplog.at_level(logging.WARNING, logger="pipeline.enrich.reloading"):
+            for _ in range(3):
+                clock.now += RELOAD_INTERVAL
+                assert found(enricher, "1.128.0.0")["as"]["number"] == 1221
+                assert enricher._asn.wait(timeout=10)
+        assert len(caplog.records) == 1
+        assert "geoip.asn_db" in caplog.text and "keeping" in caplog.text
+        asyncio.run(enricher.aclose())
+
+    def test_database_of_the_wrong_type_on_reload_is_refused(self, tmp_path: Path) -> None:
+        city = tmp_path / "city.mmdb"
+        city.write_bytes(GeoIPSettings().city_db.read_bytes())
+        clock = Clock()
+        enricher = GeoIPEnricher(GeoIPSettings(city_db=city), AddressClassifier(), clock=clock)
+        replace_file(city, GeoIPSettings().asn_db)
+        clock.now += RELOAD_INTERVAL
+        assert found(enricher, "81.2.69.160")["geo"]["city_name"] == "London"
+        assert enricher._city.wait(timeout=10)
+        assert found(enricher, "81.2.69.160")["geo"]["city_name"] == "London"
+        asyncio.run(enricher.aclose())
+
+
+def test_database_of_the_wrong_type_names_the_setting() -> None:
+    with pytest.raises(DependencyError, match=r"geoip\.city_db: .* GeoLite2-ASN database, not a City one"):
+        GeoIPEnricher(GeoIPSettings(city_db=GeoIPSettings().asn_db), AddressClassifier())

@@ -1,0 +1,103 @@
+"""A real HTTP server on loopback that answers like an external provider (Shodan, Onyphe, VirusTotal).
+
+Tests register replies per path, point the real client library at ``server.url`` and read back the
+requests it made. Besides recorded bodies it can answer 429 with Retry-After, 5xx, a malformed body, or
+hang (hold the connection without answering) to exercise timeouts.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+__all__ = ["Reply", "Request", "ProviderServer"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int = 200
+    body: bytes = b"{}"
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
+    hang: float = 0.0  # seconds to wait before answering (longer than the client's timeout = a hang)
+
+    @classmethod
+    def file(cls, path: Path, status: int = 200) -> Reply:
+        return cls(status, path.read_bytes())
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+
+
+class ProviderServer:
+    """Replies by exact path (query string ignored), or ``default`` for any other path."""
+
+    def __init__(self, default: Reply = Reply(404, b'{"error": "not found"}')) -> None:
+        self.replies: dict[str, Reply] = {}
+        self.default = default
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def reply(self, path: str, reply: Reply) -> None:
+        self.replies[path] = reply
+
+    def calls(self, path: str | None = None) -> list[Request]:
+        with self._lock:
+            return [r for r in self.requests if path is None or r.path == path]
+
+    def start(self) -> ProviderServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._server.shutdown()
+        self._server.server_close()
+
+    def _record(self, request: Request) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+            return self.replies.get(request.path, self.default)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                reply = server._record(Request(self.command, parts.path, parts.query, dict(self.headers)))
+                if reply.hang:
+                    time.sleep(reply.hang)
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, format: str, *args: object) -> None:
+                return None
+
+        return Handler

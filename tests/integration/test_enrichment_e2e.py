@@ -1,0 +1,82 @@
+"""Every kind of enrichment marked in the index, through the real Flink job.
+
+One synthetic Suricata fileinfo event: its internal source is a Scanner asset, its public destination is
+in a local threat list, and its file's SHA-256 is one VirusTotal reports as malicious (a recorded real
+VirusTotal response, served by a loopback HTTP server the job's VirusTotal client is pointed at).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import load_settings
+from pipeline.index.writer import open_client
+from tests.conftest import DATA, isolated
+from tests.fakes.provider import ProviderServer, Reply
+from tests.integration.test_end_to_end import botes, index_count, wait_for
+
+pytestmark = pytest.mark.integration
+
+MALICIOUS = "001015aafcae8a6942366cbb0e7d39c0738752a7800c41ea1c655d47b0a4d04c"  # 53 engines: virus.hill/w97m
+THREAT_IP = "175.16.199.0"
+SCANNER = "192.168.250.100"
+EVENT = {  # SYNTHETIC, in BOTES suricata form
+    "timestamp": "2016-08-10T22:10:00.000000+0000", "event_type": "fileinfo", "src_ip": SCANNER,
+    "src_port": 51000, "dest_ip": THREAT_IP, "dest_port": 80, "proto": "TCP", "app_proto": "http",
+    "http": {"hostname": "files.example", "url": "/invoice.doc"},
+    "fileinfo": {"filename": "/invoice.doc", "size": 40960, "sha256": MALICIOUS, "stored": False},
+}
+
+
+def test_threat_list_virustotal_and_scanner_asset_are_all_marked(
+        services: object, provider: ProviderServer, tmp_path: Path) -> None:
+    provider.reply(f"/api/v3/files/{MALICIOUS}",
+                   Reply.file(DATA / "providers" / "virustotal" / f"{MALICIOUS}.json"))
+    blocklist = tmp_path / "blocklist.txt"
+    blocklist.write_text(f"# SYNTHETIC test feed\n{THREAT_IP}\n203.0.113.0/24\n")
+    source = tmp_path / "botesv1.suricata.json"
+    source.write_text(json.dumps(EVENT) + "\n")
+    env = {**isolated(f"enr{uuid.uuid4().hex[:8]}"), "BOTES_INDEX__FLUSH_INTERVAL": "0.5",
+           "BOTES_VIRUSTOTAL__URL": provider.url, "BOTES_VIRUSTOTAL__API_KEY": "test-key-not-real",
+           "BOTES_THREATLISTS__LISTS": json.dumps([{"path": str(blocklist), "kind": "ip", "name": "test-blocklist"}])}
+    os.environ.update(env)
+    try:
+        settings = load_settings()
+    finally:
+        for key in env:
+            del os.environ[key]
+    assert botes("setup", env=env).returncode == 0
+    replayed = botes("replay", str(source), env=env)
+    assert replayed.returncode == 0, replayed.stderr
+
+    log = tmp_path / "job.log"
+    client = open_client(settings.index)
+    with log.open("w") as log_file:
+        job = subprocess.Popen([sys.executable, "-m", "pipeline", "run"], env={**os.environ, **env},
+                               stdout=log_file, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        wait_for(lambda: index_count(client, settings.index.prefix) >= 1, "the enriched event", job, log)
+    finally:
+        os.killpg(job.pid, signal.SIGTERM)
+        job.wait(30)
+    document = client.search(index=f"{settings.index.prefix}-*", query={"match_all": {}})["hits"]["hits"][0]["_source"]
+
+    assert "Scanner" in document["botes"]["source"]["asset"]["roles"]
+    enrichments = document["threat"]["enrichments"]
+    listed = [e for e in enrichments if e["matched"]["atomic"] == THREAT_IP]
+    assert listed and listed[0]["indicator"]["provider"] == "test-blocklist"
+    assert listed[0]["matched"]["field"] == "destination.ip"
+    flagged = [e for e in enrichments if e["matched"]["atomic"] == MALICIOUS]
+    assert flagged and flagged[0]["indicator"]["provider"] == "virustotal"
+    assert flagged[0]["matched"]["field"] == "file.hash.sha256"
+    assert "failures" not in document["botes"].get("enrichment", {})
+    assert len(provider.calls(f"/api/v3/files/{MALICIOUS}")) == 1
+    assert all("test-key-not-real" not in line for line in log.read_text().splitlines())
