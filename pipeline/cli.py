@@ -305,6 +305,8 @@ def fetch_jars_command(config: ConfigOption = None) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # urllib3 logs request URLs at DEBUG, and Shodan takes its API key in the URL: keep it quiet.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
     try:
         app()
     except PipelineError as exc:

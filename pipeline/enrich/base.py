@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 from pipeline.addresses import AddressClassifier, Scope
 from pipeline.events import Event, Found, Outcome, Target, get_path
 
-__all__ = ["Enricher", "ADDRESS_FIELDS", "HASH_FIELDS", "address_targets", "hash_targets"]
+__all__ = ["Enricher", "ADDRESS_FIELDS", "HASH_FIELDS", "address_targets", "hash_targets", "retry_after_seconds"]
 
 # The ECS field sets whose ``.ip`` an address enricher looks at.
 ADDRESS_FIELDS = ("source", "destination", "client", "server")
@@ -56,3 +59,20 @@ def hash_targets(event: Event) -> Iterable[Target]:
         value = get_path(event, field)
         if isinstance(value, str) and value.strip():
             yield Target(field, value.strip().lower())
+
+
+def retry_after_seconds(header: str | None) -> float | None:
+    """A Retry-After header (delta-seconds or an HTTP date) as seconds from now; None if absent or unreadable."""
+    if not header:
+        return None
+    try:
+        seconds = float(header)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(0.0, seconds) if math.isfinite(seconds) else None

@@ -21,7 +21,6 @@ import logging
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -29,7 +28,7 @@ import vt  # type: ignore[import-untyped]
 
 from pipeline.addresses import AddressClassifier
 from pipeline.config import VirusTotalSettings
-from pipeline.enrich.base import hash_targets
+from pipeline.enrich.base import hash_targets, retry_after_seconds
 from pipeline.errors import ConfigError
 from pipeline.events import Event, Failed, Found, NotFound, Outcome, Target, set_path
 
@@ -109,23 +108,6 @@ def file_report(body: Any) -> dict[str, Any]:
         **{name: _date(attributes.get(name)) for name in _DATES},
     }
     return {key: value for key, value in report.items() if value not in (None, [])}
-
-
-def _retry_after(header: str | None) -> float | None:
-    """Retry-After as seconds (delta-seconds or an HTTP date), None when absent or unreadable."""
-    if not header:
-        return None
-    try:
-        return max(0.0, float(header))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def _confidence(report: dict[str, Any]) -> str:
@@ -251,7 +233,7 @@ class VirusTotalEnricher:
                             "BOTES_VIRUSTOTAL__API_KEY is fixed", code or f"http {status}")
             return Failed("unauthorized")
         if status == 429 or code in _RATE_LIMITED:
-            return Failed("http 429", _retry_after(retry_after))
+            return Failed("http 429", retry_after_seconds(retry_after))
         return Failed(f"http {status}")
 
     def fragment(self, target: Target, found: Found) -> Event:
