@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.config import Settings, load_settings
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 sys.path.insert(0, str(REPO / "scripts"))
@@ -49,6 +51,20 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 def isolated_env(services: object) -> dict[str, str]:
     """Settings for one test: its own topics, index prefix and cache key prefix."""
     return isolated(f"t{uuid.uuid4().hex[:10]}")
+
+
+def settings_with(env: dict[str, str]) -> Settings:
+    """The settings a `botes` subprocess started with ``env`` added to this process's environment sees."""
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        return load_settings()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                del os.environ[key]
+            else:
+                os.environ[key] = value
 
 
 def isolated(name: str) -> dict[str, str]:

@@ -23,11 +23,11 @@ import redis
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from elasticsearch import Elasticsearch
 
-from pipeline.config import Settings, bundled_data, load_settings
+from pipeline.config import Settings, bundled_data
 from pipeline.events import Rejected, document_id
 from pipeline.index.writer import open_client
 from pipeline.normalize import Normalizer, find_botes_files, read_lines
-from tests.conftest import DATA, isolated
+from tests.conftest import DATA, isolated, settings_with
 
 pytestmark = pytest.mark.integration
 
@@ -128,12 +128,7 @@ class KafkaRun:
 def kafka_run(services: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaRun]:
     env = {**isolated(f"e2e{uuid.uuid4().hex[:8]}"), "BOTES_INDEX__FLUSH_INTERVAL": "0.5",
            "BOTES_KAFKA__PARTITIONS": "2", "BOTES_FLINK__CHECKPOINT_INTERVAL": "2"}
-    os.environ.update(env)
-    try:
-        settings = load_settings()
-    finally:
-        for key in env:
-            del os.environ[key]
+    settings = settings_with(env)
     client = open_client(settings.index)
     good, rejected = expected_events()
     family_topics = [f"{settings.kafka.topic_prefix}firewall", f"{settings.kafka.topic_prefix}ids"]

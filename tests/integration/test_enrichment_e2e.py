@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import load_settings
 from pipeline.index.writer import open_client
-from tests.conftest import DATA, isolated
+from tests.conftest import DATA, isolated, settings_with
 from tests.fakes.provider import ProviderServer, Reply
 from tests.integration.test_end_to_end import botes, index_count, wait_for
 
@@ -47,12 +46,7 @@ def test_threat_list_virustotal_and_scanner_asset_are_all_marked(
     env = {**isolated(f"enr{uuid.uuid4().hex[:8]}"), "BOTES_INDEX__FLUSH_INTERVAL": "0.5",
            "BOTES_VIRUSTOTAL__URL": provider.url, "BOTES_VIRUSTOTAL__API_KEY": "test-key-not-real",
            "BOTES_THREATLISTS__LISTS": json.dumps([{"path": str(blocklist), "kind": "ip", "name": "test-blocklist"}])}
-    os.environ.update(env)
-    try:
-        settings = load_settings()
-    finally:
-        for key in env:
-            del os.environ[key]
+    settings = settings_with(env)
     assert botes("setup", env=env).returncode == 0
     replayed = botes("replay", str(source), env=env)
     assert replayed.returncode == 0, replayed.stderr
