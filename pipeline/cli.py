@@ -27,6 +27,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="BOTES security-event enrichment pipeline: normalise -> Kafka -> enrich -> index.")
 config_app = typer.Typer(no_args_is_help=True, help="Inspect the configuration.")
 app.add_typer(config_app, name="config")
+cache_app = typer.Typer(no_args_is_help=True, help="Inspect or empty the shared (Redis) cache.")
+app.add_typer(cache_app, name="cache")
 err = Console(stderr=True)
 
 ConfigOption = Annotated[Path | None, typer.Option(
@@ -62,6 +64,37 @@ def _line_count(paths: list[Path]) -> int:
 def config_show(config: ConfigOption = None) -> None:
     """Print the effective settings (file + environment + defaults), secrets redacted."""
     print(json.dumps(redacted(_settings(config)), indent=2))
+
+
+@cache_app.command("stats")
+def cache_stats(config: ConfigOption = None) -> None:
+    """Cached lookups per source in Redis, and Redis memory."""
+    from pipeline.cache.admin import cache_contents
+
+    settings = _settings(config)
+    contents = cache_contents(settings)
+    table = Table("source", "cached values", title=f"{settings.redis.key_prefix}:* in Redis")
+    for source, count in sorted(contents.keys_per_source.items()):
+        table.add_row(source, str(count))
+    err.print(table)
+    err.print(f"Redis memory used: {contents.memory_used}; entries without expiry: {contents.without_ttl}",
+              highlight=False)
+
+
+@cache_app.command("purge")
+def cache_purge(
+    source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source's entries.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Delete cached lookups (all, or one source's) so the next lookups ask the sources again."""
+    from pipeline.cache.admin import purge_cache
+    from pipeline.enrich.registry import ENRICHERS
+
+    if source is not None and source not in ENRICHERS:
+        raise _fail(f"unknown source {source!r} (known: {', '.join(ENRICHERS)})")
+    settings = _settings(config)
+    deleted = purge_cache(settings, source)
+    err.print(f"deleted {deleted} cached value(s){f' of {source}' if source else ''}", highlight=False)
 
 
 @app.command()
