@@ -101,7 +101,13 @@ class SourceSettings(_Section):
     cache: bool = True                     # put the shared cache in front of this source
     ttl: Duration = timedelta(hours=24)
     negative_ttl: Duration = timedelta(hours=1)  # how long "not found" is remembered
+    # How long a failure is remembered (or the source's Retry-After, if longer), so a broken source is not
+    # called again for every value.
+    failure_ttl: Duration = timedelta(seconds=60)
     timeout: float = 2.0                   # seconds, enforced inside lookup()
+    # Seconds a lookup waits for another process's call of the same value (single-flight) before it gives
+    # up as failed; unset: the source's timeout + 1.
+    single_flight_wait: float | None = Field(None, gt=0)
 
 
 class GeoIPSettings(SourceSettings):

@@ -1,24 +1,45 @@
-"""Cache-aside around any enricher: found results for the source's TTL, "not found" for its negative TTL."""
+"""Cache-aside around any enricher, with at most one external call in flight per value.
+
+Found answers are kept for the source's TTL (or the answer's own, if shorter), "not found" for its negative TTL
+and failures for its failure TTL (or the Retry-After the source asked for, if longer), so a broken source is
+not called again for every value. A cached failure comes back as ``Failed`` with its reason.
+
+Single-flight: concurrent misses for one value in a process await one shared task; across processes the
+caller that takes the value's lock in the shared cache calls the source, and the others poll for the value it
+stores, giving up with ``Failed("single-flight wait timed out")`` after ``single_flight_wait`` seconds. With no
+shared lock (memory backend, or Redis away) only the in-process part applies.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from pipeline.cache.base import Cache, cache_key, decode_outcome, encode_outcome
+from pipeline.cache.base import Cache, cache_key, decode_outcome, encode_outcome, lock_key
 from pipeline.config import Settings, SourceSettings
 from pipeline.enrich.base import Enricher
-from pipeline.events import Event, Failed, Found, Outcome, Target
+from pipeline.events import Event, Failed, Found, NotFound, Outcome, Target
 
-__all__ = ["CachedEnricher", "with_cache"]
+__all__ = ["CachedEnricher", "with_cache", "WAIT_TIMED_OUT"]
+
+# The reason a lookup gives when another process's call of the same value did not answer in time.
+WAIT_TIMED_OUT = "single-flight wait timed out"
+
+_FIRST_POLL = 0.01  # seconds before the first look for another process's answer; doubles up to _LAST_POLL
+_LAST_POLL = 0.2
 
 
 class CachedEnricher:
-    """Same interface as the enricher it wraps; failures are never cached."""
+    """Same interface as the enricher it wraps, plus ``lookup_many`` (one cache round trip for many values)."""
 
-    def __init__(self, inner: Enricher, cache: Cache, prefix: str, ttl: timedelta,
-                 negative_ttl: timedelta) -> None:
+    def __init__(self, inner: Enricher, cache: Cache, prefix: str, ttl: timedelta, negative_ttl: timedelta,
+                 *, failure_ttl: timedelta = timedelta(seconds=60), single_flight_wait: float = 3.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
         self.name = inner.name
         self.title = inner.title
         self._inner = inner
@@ -26,6 +47,11 @@ class CachedEnricher:
         self._prefix = prefix
         self._ttl = ttl
         self._negative_ttl = negative_ttl
+        self._failure_ttl = failure_ttl
+        self._wait = single_flight_wait
+        self._clock = clock
+        self._sleep = sleep
+        self._in_flight: dict[str, asyncio.Task[Outcome]] = {}
 
     def targets(self, event: Event) -> Iterable[Target]:
         return self._inner.targets(event)
@@ -37,21 +63,84 @@ class CachedEnricher:
         return self._inner.summary_rows(found)
 
     async def lookup(self, value: str) -> Outcome:
-        key = cache_key(self._prefix, self.name, value)
-        cached = await self._cache.get(key)
-        if cached is not None:
-            return decode_outcome(cached)
-        outcome = await self._inner.lookup(value)
-        if isinstance(outcome, Failed):
-            return outcome
-        ttl = self._negative_ttl
-        if isinstance(outcome, Found):
-            ttl = min(self._ttl, timedelta(seconds=outcome.ttl)) if outcome.ttl is not None else self._ttl
-        await self._cache.set(key, encode_outcome(outcome), ttl)
-        return outcome
+        return (await self.lookup_many([value]))[value]
+
+    async def lookup_many(self, values: Sequence[str]) -> dict[str, Outcome]:
+        """Each distinct value's outcome: one batched cache read, then one shared call per missing value."""
+        keys = {value: cache_key(self._prefix, self.name, value) for value in dict.fromkeys(values)}
+        stored = await self._cache.get_many(list(keys.values()))
+        outcomes: dict[str, Outcome] = {}
+        missing: list[str] = []
+        for value, key in keys.items():
+            raw = stored.get(key)
+            if raw is None:
+                missing.append(value)
+            else:
+                outcomes[value] = decode_outcome(raw)
+        if missing:
+            fetched = await asyncio.gather(*(self._shared_fetch(value, keys[value]) for value in missing))
+            outcomes.update(zip(missing, fetched, strict=True))
+        return {value: outcomes[value] for value in keys}
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+    async def _shared_fetch(self, value: str, key: str) -> Outcome:
+        """In-process single-flight: the first miss starts the work, later ones await the same task."""
+        task = self._in_flight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._fetch(value, key))
+            self._in_flight[key] = task
+            task.add_done_callback(lambda done: self._forget(key, done))
+        # A caller that is cancelled (an operator timeout) leaves the call running for the others.
+        return await asyncio.shield(task)
+
+    def _forget(self, key: str, task: asyncio.Task[Outcome]) -> None:
+        if self._in_flight.get(key) is task:
+            del self._in_flight[key]
+        if not task.cancelled():
+            task.exception()  # retrieved: whoever awaited it has seen it
+
+    async def _fetch(self, value: str, key: str) -> Outcome:
+        """Across processes: call the source under the value's lock, or wait for whoever holds it."""
+        deadline = self._clock() + self._wait
+        delay = _FIRST_POLL
+        token = uuid.uuid4().hex
+        while True:
+            taken = await self._cache.lock(lock_key(key), token, timedelta(seconds=self._wait))
+            if taken is None:  # no lock shared between processes: in-process single-flight only
+                return await self._stored_or_call(value, key)
+            if taken:
+                try:
+                    return await self._stored_or_call(value, key)
+                finally:
+                    await self._cache.unlock(lock_key(key), token)
+            left = deadline - self._clock()
+            if left <= 0:
+                return Failed(WAIT_TIMED_OUT)
+            await self._sleep(min(delay, left))
+            delay = min(delay * 2, _LAST_POLL)
+            raw = await self._cache.get(key)
+            if raw is not None:
+                return decode_outcome(raw)
+
+    async def _stored_or_call(self, value: str, key: str) -> Outcome:
+        # Whoever called before us (another process, or the previous task here) may have stored it just now.
+        raw = await self._cache.get(key)
+        if raw is not None:
+            return decode_outcome(raw)
+        outcome = await self._inner.lookup(value)
+        ttl = self._ttl_of(outcome)
+        if ttl > timedelta(0):
+            await self._cache.set(key, encode_outcome(outcome, ttl=ttl), ttl)
+        return outcome
+
+    def _ttl_of(self, outcome: Outcome) -> timedelta:
+        if isinstance(outcome, Found):
+            return min(self._ttl, timedelta(seconds=outcome.ttl)) if outcome.ttl is not None else self._ttl
+        if isinstance(outcome, NotFound):
+            return self._negative_ttl
+        return max(self._failure_ttl, timedelta(seconds=outcome.retry_after or 0))
 
 
 def with_cache(enrichers: Iterable[Enricher], cache: Cache, settings: Settings) -> list[Enricher]:
@@ -59,10 +148,10 @@ def with_cache(enrichers: Iterable[Enricher], cache: Cache, settings: Settings) 
     wrapped: list[Enricher] = []
     for enricher in enrichers:
         source: SourceSettings = getattr(settings, enricher.name)
+        wait = source.single_flight_wait if source.single_flight_wait is not None else source.timeout + 1
         wrapped.append(
-            CachedEnricher(enricher, cache, settings.redis.key_prefix, source.ttl, source.negative_ttl)
+            CachedEnricher(enricher, cache, settings.redis.key_prefix, source.ttl, source.negative_ttl,
+                           failure_ttl=source.failure_ttl, single_flight_wait=wait)
             if source.cache else enricher
         )
     return wrapped
-
-

@@ -42,23 +42,34 @@ class EnrichmentChain:
             targets = list(enricher.targets(event))
             if not targets:
                 continue
-            values = list(dict.fromkeys(t.value for t in targets))
-            outcomes = dict(zip(values, await asyncio.gather(
-                *(self._lookup(enricher, v) for v in values)), strict=True))
+            outcomes = await self._lookup_all(enricher, list(dict.fromkeys(t.value for t in targets)))
             for target in targets:
                 self._apply(event, enricher, target, outcomes[target.value], failures)
         if failures:
             set_path(event, FAILURES_FIELD, failures)
         return event
 
+    async def _lookup_all(self, enricher: Enricher, values: list[str]) -> dict[str, Outcome]:
+        """All values of one event for one source: one batched cache read where the source offers it."""
+        lookup_many = getattr(enricher, "lookup_many", None)
+        if lookup_many is not None:
+            try:
+                outcomes: dict[str, Outcome] = await lookup_many(values)
+                return outcomes
+            except Exception:  # a bug in the batched path: fall back to one lookup per value
+                self._log_bug_once(enricher.name, "a batched lookup")
+        return dict(zip(values, await asyncio.gather(*(self._lookup(enricher, v) for v in values)), strict=True))
+
+    def _log_bug_once(self, name: str, what: str) -> None:
+        if name not in self._logged_bugs:
+            self._logged_bugs.add(name)
+            log.exception("enricher %s raised on %s; further errors are only counted", name, what)
+
     async def _lookup(self, enricher: Enricher, value: str) -> Outcome:
         try:
             return await enricher.lookup(value)
         except Exception as exc:  # a bug in a source must not stop the event
-            if enricher.name not in self._logged_bugs:
-                self._logged_bugs.add(enricher.name)
-                log.exception("enricher %s raised on a lookup; further errors are only counted",
-                              enricher.name)
+            self._log_bug_once(enricher.name, "a lookup")
             return Failed(f"error: {type(exc).__name__}")
 
     @staticmethod

@@ -37,6 +37,11 @@ class Request:
     headers: dict[str, str]
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the cache tests open many connections at once
+    daemon_threads = True
+
+
 class ProviderServer:
     """Replies by exact path (query string ignored), or ``default`` for any other path."""
 
@@ -45,7 +50,7 @@ class ProviderServer:
         self.default = default
         self.requests: list[Request] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)

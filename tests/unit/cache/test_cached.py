@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 import pytest
 
-from pipeline.cache.base import SCHEMA_VERSION, cache_key, decode_outcome, encode_outcome
+from pipeline.cache.base import SCHEMA_VERSION, cache_key, decode_outcome, encode_outcome, remaining_seconds
 from pipeline.cache.cached import CachedEnricher, with_cache
 from pipeline.cache.memory import MemoryCache
 from pipeline.config import AssetsSettings, GeoIPSettings, Settings
@@ -17,6 +17,7 @@ from pipeline.events import Event, Failed, Found, NotFound, Outcome, Target
 
 TTL = timedelta(hours=1)
 NEGATIVE_TTL = timedelta(minutes=10)
+FAILURE_TTL = timedelta(seconds=60)
 
 
 class FakeClock:
@@ -49,6 +50,9 @@ class CountingEnricher:
     def fragment(self, target: Target, found: Found) -> Event:
         return {target.field: {"fake": found.data}}
 
+    def summary_rows(self, found: Found) -> list[tuple[str, object]]:
+        return []
+
     async def aclose(self) -> None:
         self.closed = True
 
@@ -64,7 +68,7 @@ def cache(clock: FakeClock) -> MemoryCache:
 
 
 def wrap(inner: CountingEnricher, cache: MemoryCache) -> CachedEnricher:
-    return CachedEnricher(inner, cache, "botes", TTL, NEGATIVE_TTL)
+    return CachedEnricher(inner, cache, "botes", TTL, NEGATIVE_TTL, failure_ttl=FAILURE_TTL)
 
 
 def lookup(enricher: CachedEnricher, value: str) -> Outcome:
@@ -83,7 +87,17 @@ class TestCacheKey:
         assert decode_outcome(encode_outcome(NotFound(), now=1.0)) == NotFound()
         assert decode_outcome(encode_outcome(NotFound(), now=1.0).encode()) == NotFound()
 
+    def test_failure_round_trip(self) -> None:
+        assert decode_outcome(encode_outcome(Failed("http 503", retry_after=9.0), now=1.0)) == Failed("http 503")
+
+    def test_remaining_life(self) -> None:
+        raw = encode_outcome(Found({"a": 1}), now=100.0, ttl=timedelta(seconds=60))
+        assert remaining_seconds(raw, 130.0) == 30.0
+        assert remaining_seconds(encode_outcome(NotFound(), now=100.0), 130.0) is None  # written without a TTL
+
     def test_encoded_form(self) -> None:
+        assert json.loads(encode_outcome(Failed("timeout"), now=7, ttl=timedelta(seconds=60))) == {
+            "d": None, "e": "timeout", "t": 7, "x": 60}
         assert json.loads(encode_outcome(Found({"a": 1}), now=1470864581.4)) == {"d": {"a": 1}, "t": 1470864581}
         assert json.loads(encode_outcome(NotFound(), now=7)) == {"d": None, "t": 7}
 
@@ -114,13 +128,50 @@ class TestCachedEnricher:
         assert lookup(cached, "8.8.8.8") == NotFound()
         assert inner.calls == ["8.8.8.8", "8.8.8.8"]
 
-    def test_failed_is_never_cached(self, cache: MemoryCache) -> None:
-        inner = CountingEnricher({"1.2.3.4": Failed("timeout", retry_after=5.0)})
+    def test_failed_is_cached_for_the_failure_ttl_and_comes_back_failed(self, cache: MemoryCache,
+                                                                        clock: FakeClock) -> None:
+        inner = CountingEnricher({"1.2.3.4": Failed("http 503")})
         cached = wrap(inner, cache)
-        assert lookup(cached, "1.2.3.4") == Failed("timeout", retry_after=5.0)
-        assert lookup(cached, "1.2.3.4") == Failed("timeout", retry_after=5.0)
+        assert lookup(cached, "1.2.3.4") == Failed("http 503")
+        clock.now += FAILURE_TTL.total_seconds() - 1
+        assert lookup(cached, "1.2.3.4") == Failed("http 503")  # from the cache, with its reason
+        assert inner.calls == ["1.2.3.4"]
+        clock.now += 2
+        assert lookup(cached, "1.2.3.4") == Failed("http 503")
         assert inner.calls == ["1.2.3.4", "1.2.3.4"]
-        assert cache.stats.writes == 0
+
+    def test_a_longer_retry_after_keeps_the_failure_longer(self, cache: MemoryCache, clock: FakeClock) -> None:
+        inner = CountingEnricher({"1.2.3.4": Failed("http 429", retry_after=600.0)})
+        cached = wrap(inner, cache)
+        assert lookup(cached, "1.2.3.4") == Failed("http 429", retry_after=600.0)  # the caller sees it all
+        clock.now += 599
+        assert lookup(cached, "1.2.3.4") == Failed("http 429")
+        assert inner.calls == ["1.2.3.4"]
+        clock.now += 2
+        lookup(cached, "1.2.3.4")
+        assert inner.calls == ["1.2.3.4", "1.2.3.4"]
+
+    def test_a_shorter_retry_after_still_keeps_the_failure_ttl(self, cache: MemoryCache, clock: FakeClock
+                                                               ) -> None:
+        inner = CountingEnricher({"1.2.3.4": Failed("http 429", retry_after=5.0)})
+        cached = wrap(inner, cache)
+        lookup(cached, "1.2.3.4")
+        clock.now += FAILURE_TTL.total_seconds() - 1
+        assert lookup(cached, "1.2.3.4") == Failed("http 429")
+        assert inner.calls == ["1.2.3.4"]
+
+    def test_stored_values_say_when_and_for_how_long(self, cache: MemoryCache) -> None:
+        cached = wrap(CountingEnricher({"a": Found({"n": 1}), "f": Failed("timeout")}), cache)
+        lookup(cached, "a")
+        lookup(cached, "b")
+        lookup(cached, "f")
+        stored = {v: json.loads(asyncio.run(cache.get(f"botes:fake:v1:{v}")) or "") for v in "abf"}
+        assert {v: (s["d"], s.get("e"), s["x"]) for v, s in stored.items()} == {
+            "a": ({"n": 1}, None, TTL.total_seconds()),
+            "b": (None, None, NEGATIVE_TTL.total_seconds()),
+            "f": (None, "timeout", FAILURE_TTL.total_seconds()),
+        }
+        assert all(isinstance(s["t"], int) for s in stored.values())
 
     def test_entry_is_stored_under_the_documented_key(self, cache: MemoryCache) -> None:
         cached = wrap(CountingEnricher({"81.2.69.160": Found({"city": "London"})}), cache)
@@ -181,6 +232,42 @@ class TestWithCache:
         clock.now += timedelta(hours=2).total_seconds()
         asyncio.run(wrapped[0].lookup("8.8.8.8"))
         assert geoip.calls == ["8.8.8.8", "8.8.8.8"]
+
+    def test_passes_the_failure_ttl_and_the_single_flight_wait(self, cache: MemoryCache) -> None:
+        settings = Settings(geoip=GeoIPSettings(failure_ttl=timedelta(seconds=90), timeout=4.0))
+        wrapped = with_cache([self.GeoIP({})], cache, settings)[0]
+        assert isinstance(wrapped, CachedEnricher)
+        assert (wrapped._failure_ttl, wrapped._wait) == (timedelta(seconds=90), 5.0)  # wait: timeout + 1
+        settings = Settings(geoip=GeoIPSettings(single_flight_wait=0.5))
+        wrapped = with_cache([self.GeoIP({})], cache, settings)[0]
+        assert isinstance(wrapped, CachedEnricher)
+        assert wrapped._wait == 0.5
+
+
+class TestLookupMany:
+    class CountingCache(MemoryCache):
+        def __init__(self, clock: FakeClock) -> None:
+            super().__init__(clock=clock)
+            self.batches: list[list[str]] = []
+
+        async def get_many(self, keys: Sequence[str]) -> dict[str, str | None]:
+            self.batches.append(list(keys))
+            return await super().get_many(keys)
+
+    def test_one_batched_read_then_calls_for_the_missing_values_only(self, clock: FakeClock) -> None:
+        cache = self.CountingCache(clock)
+        asyncio.run(cache.set("botes:fake:v1:10.0.0.1", encode_outcome(Found({"from": "cache"})), TTL))
+        inner = CountingEnricher({"10.0.0.2": Found({"from": "source"})})
+        cached = wrap(inner, cache)
+        outcomes = asyncio.run(cached.lookup_many(["10.0.0.2", "10.0.0.1", "10.0.0.3", "10.0.0.2"]))
+        assert outcomes == {"10.0.0.2": Found({"from": "source"}), "10.0.0.1": Found({"from": "cache"}),
+                            "10.0.0.3": NotFound()}
+        assert list(outcomes) == ["10.0.0.2", "10.0.0.1", "10.0.0.3"]
+        assert cache.batches == [["botes:fake:v1:10.0.0.2", "botes:fake:v1:10.0.0.1", "botes:fake:v1:10.0.0.3"]]
+        assert sorted(inner.calls) == ["10.0.0.2", "10.0.0.3"]
+
+    def test_no_values(self, cache: MemoryCache) -> None:
+        assert asyncio.run(wrap(CountingEnricher({}), cache).lookup_many([])) == {}
 
 
 def test_a_found_answer_with_its_own_ttl_is_cached_no_longer_than_that() -> None:
