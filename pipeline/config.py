@@ -157,20 +157,30 @@ class ApiSourceSettings(SourceSettings):
     api_key: SecretStr | None = None
     timeout: float = 10.0
     max_in_flight: int = Field(4, ge=1)
+    # Shared by every worker and process (a token bucket in Redis): calls per second and burst.
+    rate: float = Field(1.0, gt=0)
+    burst: int = Field(1, ge=1)
+    rate_limit_wait: float = Field(5.0, ge=0)   # longest a lookup waits for its turn, else it fails
+    breaker_failures: int = Field(5, ge=1)      # failures in a row that open the circuit breaker
+    breaker_reset: float = Field(30.0, gt=0)    # seconds before a trial call is let through
 
 
 class ShodanSettings(ApiSourceSettings):
     url: str = "https://api.shodan.io"
+    rate: float = 1.0                   # Shodan API: 1 request/s
     ttl: Duration = timedelta(days=1)
 
 
 class OnypheSettings(ApiSourceSettings):
     url: str = "https://www.onyphe.io/api/v2"
+    rate: float = 1.0                   # assumed 1 request/s for the free plan
     ttl: Duration = timedelta(days=1)
 
 
 class VirusTotalSettings(ApiSourceSettings):
     url: str = "https://www.virustotal.com"
+    rate: float = 4 / 60                # public API: 4 requests/minute
+    burst: int = 4
     ttl: Duration = timedelta(days=7)
 
 

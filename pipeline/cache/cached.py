@@ -19,8 +19,13 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
+import redis.asyncio
+
 from pipeline.cache.base import Cache, cache_key, decode_outcome, encode_outcome, lock_key
-from pipeline.config import Settings, SourceSettings
+from pipeline.cache.breaker import CircuitBreaker
+from pipeline.cache.guard import GuardedEnricher
+from pipeline.cache.ratelimit import RateLimiter
+from pipeline.config import ApiSourceSettings, Settings, SourceSettings
 from pipeline.enrich.base import Enricher
 from pipeline.events import Event, Failed, Found, NotFound, Outcome, Target
 
@@ -143,11 +148,27 @@ class CachedEnricher:
         return max(self._failure_ttl, timedelta(seconds=outcome.retry_after or 0))
 
 
+def _guarded(enricher: Enricher, source: ApiSourceSettings, settings: Settings) -> Enricher:
+    """A paid API behind its shared rate limit (Redis when the cache uses Redis) and a circuit breaker."""
+    client = None
+    if settings.cache.backend == "redis":
+        password = settings.redis.password.get_secret_value() if settings.redis.password else None
+        client = redis.asyncio.Redis.from_url(settings.redis.url, password=password,
+                                              socket_timeout=settings.redis.socket_timeout,
+                                              socket_connect_timeout=settings.redis.socket_timeout)
+    limiter = RateLimiter(enricher.name, source.rate, source.burst, source.rate_limit_wait, client,
+                          settings.redis.key_prefix)
+    return GuardedEnricher(enricher, limiter, CircuitBreaker(source.breaker_failures, source.breaker_reset))
+
+
 def with_cache(enrichers: Iterable[Enricher], cache: Cache, settings: Settings) -> list[Enricher]:
-    """Each enricher whose source settings ask for the cache, wrapped in it."""
+    """Each enricher whose source settings ask for the cache, wrapped in it; paid APIs also get their
+    rate limit and breaker, between the cache and the source."""
     wrapped: list[Enricher] = []
     for enricher in enrichers:
         source: SourceSettings = getattr(settings, enricher.name)
+        if isinstance(source, ApiSourceSettings):
+            enricher = _guarded(enricher, source, settings)
         wait = source.single_flight_wait if source.single_flight_wait is not None else source.timeout + 1
         wrapped.append(
             CachedEnricher(enricher, cache, settings.redis.key_prefix, source.ttl, source.negative_ttl,

@@ -35,6 +35,7 @@ class Request:
     path: str
     query: str
     headers: dict[str, str]
+    at: float = 0.0  # time.monotonic() when it arrived
 
 
 class _Server(ThreadingHTTPServer):
@@ -90,7 +91,8 @@ class ProviderServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:
                     self.rfile.read(length)
-                reply = server._record(Request(self.command, parts.path, parts.query, dict(self.headers)))
+                reply = server._record(Request(self.command, parts.path, parts.query, dict(self.headers),
+                                               time.monotonic()))
                 if reply.hang:
                     time.sleep(reply.hang)
                 self.send_response(reply.status)
