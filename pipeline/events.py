@@ -43,6 +43,9 @@ class Failed:
 
     reason: str
     retry_after: float | None = None
+    # True when the failure says nothing of the value or the provider (the shared cache was down):
+    # never cached, so the lookup is tried again as soon as it can be.
+    transient: bool = False
 
 
 Outcome = Found | NotFound | Failed

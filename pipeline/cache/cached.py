@@ -145,6 +145,8 @@ class CachedEnricher:
             return min(self._ttl, timedelta(seconds=outcome.ttl)) if outcome.ttl is not None else self._ttl
         if isinstance(outcome, NotFound):
             return self._negative_ttl
+        if outcome.transient:
+            return timedelta(0)
         return max(self._failure_ttl, timedelta(seconds=outcome.retry_after or 0))
 
 

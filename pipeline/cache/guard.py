@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pipeline.cache.breaker import BreakerState, CircuitBreaker
-from pipeline.cache.ratelimit import RateLimiter
+from pipeline.cache.ratelimit import REDIS_UNAVAILABLE, RateLimiter
 from pipeline.enrich.base import Enricher
 from pipeline.events import Event, Failed, Found, Outcome, Target
 
@@ -48,8 +48,9 @@ class GuardedEnricher:
         return self._inner.summary_rows(found)
 
     async def lookup(self, value: str) -> Outcome:
-        if not await self._limiter.acquire():
-            return Failed("rate limited")
+        refused = await self._limiter.acquire()
+        if refused is not None:
+            return Failed(refused, transient=refused == REDIS_UNAVAILABLE)
         if not self._breaker.allow():
             return Failed("circuit open")
         outcome = await self._inner.lookup(value)

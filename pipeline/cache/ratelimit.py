@@ -1,8 +1,9 @@
 """Shared rate limits per provider: a token bucket in Redis, made atomic by a Lua script.
 
 Every worker and process asks the same bucket, so the pipeline as a whole stays under a provider's limit.
-A 429's Retry-After blocks the provider for everyone until then. If Redis cannot be reached, each process
-falls back to its own bucket (so one process alone still keeps the limit) and says so once.
+A 429's Retry-After blocks the provider for everyone until then. If the configured Redis cannot be
+reached, the shared limit cannot be kept, so ``acquire`` refuses (the guard skips the call and marks the
+event) until Redis answers again; without Redis configured (embedded mode) a per-process bucket is used.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from collections.abc import Awaitable, Callable
 import redis.asyncio
 from redis.exceptions import RedisError
 
-__all__ = ["RateLimiter", "LocalBucket"]
+__all__ = ["RateLimiter", "LocalBucket", "REDIS_UNAVAILABLE", "RATE_LIMITED"]
+
+REDIS_UNAVAILABLE = "redis unavailable"
+RATE_LIMITED = "rate limited"
 
 log = logging.getLogger(__name__)
 
@@ -90,39 +94,47 @@ class RateLimiter:
         self._redis_down = False
         self.waited = 0.0  # total seconds lookups waited for their turn (a metric)
 
-    async def acquire(self) -> bool:
-        """Wait for a token; False when that would take longer than ``max_wait`` in total."""
+    async def acquire(self) -> str | None:
+        """Wait for a token. None when granted, else why not: "rate limited" when the wait would pass
+        ``max_wait``, "redis unavailable" when the shared limit cannot be asked."""
         waited = 0.0
         while True:
             wait = await self._take()
+            if wait is None:
+                return REDIS_UNAVAILABLE
             if wait <= 0:
                 self.waited += waited
-                return True
+                return None
             if waited + wait > self._max_wait:
-                return False
+                return RATE_LIMITED
             await self._sleep(wait)
             waited += wait
 
     async def block(self, seconds: float) -> None:
-        self._local.block(seconds)
-        if self._client is not None:
+        if self._client is None:
+            self._local.block(seconds)
+        else:
             try:
                 await self._client.eval(_BLOCK, 1, self._key, str(int(seconds * 1000)))  # type: ignore[misc]
             except (RedisError, OSError) as exc:
                 self._note_redis_down(exc)
 
-    async def _take(self) -> float:
-        if self._client is not None:
-            try:
-                milliseconds = await self._client.eval(_TAKE, 1, self._key, str(self._rate), str(self._burst))  # type: ignore[misc]
-                self._redis_down = False
-                return float(milliseconds) / 1000
-            except (RedisError, OSError) as exc:
-                self._note_redis_down(exc)
-        return self._local.take()
+    async def _take(self) -> float | None:
+        """Seconds to wait (0: a token was taken), or None when the shared bucket cannot be reached."""
+        if self._client is None:
+            return self._local.take()
+        try:
+            milliseconds = await self._client.eval(_TAKE, 1, self._key, str(self._rate), str(self._burst))  # type: ignore[misc]
+        except (RedisError, OSError) as exc:
+            self._note_redis_down(exc)
+            return None
+        if self._redis_down:
+            self._redis_down = False
+            log.warning("%s rate limit: Redis is back; external lookups resume", self._provider)
+        return float(milliseconds) / 1000
 
     def _note_redis_down(self, exc: Exception) -> None:
         if not self._redis_down:
             self._redis_down = True
-            log.warning("%s rate limit: Redis unavailable (%s); limiting this process alone",
+            log.warning("%s rate limit: Redis unavailable (%s); external lookups skipped until it is back",
                         self._provider, type(exc).__name__)

@@ -117,3 +117,25 @@ def test_a_wrong_key_pauses_the_provider_and_input_problems_do_not_count() -> No
     assert guarded.breaker_state is BreakerState.OPEN
     clock.now += 599
     assert asyncio.run(guarded.lookup("1.2.3.5")) == Failed("circuit open")
+
+
+def test_without_the_shared_redis_external_calls_are_skipped_and_marked() -> None:
+    import socket
+
+    import redis.asyncio
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+
+    async def scenario() -> tuple[Outcome, int]:
+        client = redis.asyncio.Redis.from_url(f"redis://127.0.0.1:{closed_port}/0", socket_connect_timeout=0.5)
+        inner = Scripted([Found({})])
+        guarded = GuardedEnricher(inner, RateLimiter("scripted", 10, 10, 1, client=client), CircuitBreaker())
+        outcome = await guarded.lookup("1.2.3.4")
+        await client.aclose()
+        return outcome, inner.calls
+
+    outcome, calls = asyncio.run(scenario())
+    assert outcome == Failed("redis unavailable", transient=True)
+    assert calls == 0
