@@ -8,7 +8,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -198,6 +198,7 @@ def _run_embedded(settings: Settings, inputs: list[Path], output: Path, source_t
     for rejected in report.rejected:
         err.print(f"rejected ({rejected.get('location')}): {rejected['reason']}", markup=False,
                   highlight=False, soft_wrap=True)
+    _print_lookup_summary(report.lookups)
     err.print(f"{report.events} enriched events -> {output} in {elapsed:.1f} s "
               f"({report.events / elapsed:.0f} events/s incl. job start); {len(report.rejected)} rejected",
               highlight=False)
@@ -213,6 +214,26 @@ def _check_enrichers(settings: Settings) -> None:
     from pipeline.enrich import EnrichmentChain, build_enrichers
 
     asyncio.run(EnrichmentChain(build_enrichers(settings)).aclose())
+
+
+def _print_lookup_summary(summary: dict[str, Any]) -> None:
+    """Cache hits per tier, then per source: calls, outcomes, latency, rate-limit waits, breaker."""
+    tiers = ", ".join(f"{tier} {s['hits']} hits / {s['misses']} misses" + (f" / {s['errors']} errors"
+                                                                           if s.get("errors") else "")
+                      for tier, s in summary.get("cache", {}).items())
+    if tiers:
+        err.print(f"cache: {tiers}", highlight=False)
+    sources = summary.get("sources", {})
+    if not sources:
+        return
+    table = Table("source", "calls", "found", "not found", "failed", "avg ms", "max ms", "breaker",
+                  title="lookups")
+    for name, s in sources.items():
+        failed = ", ".join(f"{reason}: {count}" for reason, count in s.get("failed", {}).items()) or "0"
+        table.add_row(name, str(s.get("calls", "-")), str(s.get("found", "-")), str(s.get("not_found", "-")),
+                      failed, str(s.get("latency_avg_ms", "-")), str(s.get("latency_max_ms", "-")),
+                      str(s.get("breaker", "-")))
+    err.print(table)
 
 
 def _run_kafka(settings: Settings) -> None:
@@ -271,36 +292,39 @@ def lookup(
     source_settings = getattr(settings, source)
     if isinstance(source_settings, ApiSourceSettings) and source_settings.api_key is None:
         raise _fail(f"{source}: no API key; set BOTES_{source.upper()}__API_KEY")
-    result, cache_note, failure = asyncio.run(
+    result, summary, failure = asyncio.run(
         _lookup_once(settings, source, value, markdown, use_cache=not no_cache))
     print(json.dumps(result, indent=2, ensure_ascii=False))
-    err.print(f"cache: {cache_note}", highlight=False)
+    _print_lookup_summary(summary)
     if failure is not None:
         raise _fail(f"{source} lookup of {value} failed: {failure}", code=1)
 
 
 async def _lookup_once(settings: Settings, source: str, value: str, markdown: bool, use_cache: bool
-                       ) -> tuple[dict[str, object], str, str | None]:
-    """(what to print, cache hit/miss/off, the failure reason if the lookup failed)."""
+                       ) -> tuple[dict[str, object], dict[str, Any], str | None]:
+    """(what to print, the cache and source metrics, the failure reason if the lookup failed)."""
     from pipeline.addresses import AddressClassifier
     from pipeline.cache import open_cache, with_cache
+    from pipeline.cache.cached import guarded
+    from pipeline.cache.metrics import metrics_summary
     from pipeline.enrich.registry import build_enricher
     from pipeline.enrich.scot import scot_enrichment
     from pipeline.events import Failed, Found
 
     enricher = build_enricher(source, settings, AddressClassifier(settings.network.internal_networks))
     cache = open_cache(settings) if use_cache and getattr(settings, source).cache else None
-    wrapped = with_cache([enricher], cache, settings)[0] if cache is not None else enricher
+    # Without the cache a paid API still keeps its shared rate limit and breaker.
+    wrapped = with_cache([enricher], cache, settings)[0] if cache is not None else guarded(enricher, settings)
     try:
         outcome = await wrapped.lookup(value)
     finally:
         await wrapped.aclose()
         if cache is not None:
             await cache.aclose()
-    cache_note = "off" if cache is None else ("hit" if cache.stats.hits else "miss")
+    summary = metrics_summary([wrapped], cache)
     failure = outcome.reason if isinstance(outcome, Failed) else None
     if markdown:
-        return dict(scot_enrichment(enricher, value, outcome)), cache_note, failure
+        return dict(scot_enrichment(enricher, value, outcome)), summary, failure
     result: dict[str, object] = {"source": source, "value": value}
     if isinstance(outcome, Found):
         result.update(outcome="found", data=outcome.data)
@@ -308,7 +332,7 @@ async def _lookup_once(settings: Settings, source: str, value: str, markdown: bo
         result.update(outcome="failed", reason=outcome.reason)
     else:
         result.update(outcome="not_found")
-    return result, cache_note, failure
+    return result, summary, failure
 
 
 @app.command()

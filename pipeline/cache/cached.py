@@ -24,12 +24,13 @@ import redis.asyncio
 from pipeline.cache.base import Cache, cache_key, decode_outcome, encode_outcome, lock_key
 from pipeline.cache.breaker import CircuitBreaker
 from pipeline.cache.guard import GuardedEnricher
+from pipeline.cache.metrics import SourceMetrics
 from pipeline.cache.ratelimit import RateLimiter
 from pipeline.config import ApiSourceSettings, Settings, SourceSettings
 from pipeline.enrich.base import Enricher
 from pipeline.events import Event, Failed, Found, NotFound, Outcome, Target
 
-__all__ = ["CachedEnricher", "with_cache", "WAIT_TIMED_OUT"]
+__all__ = ["CachedEnricher", "with_cache", "guarded", "WAIT_TIMED_OUT"]
 
 # The reason a lookup gives when another process's call of the same value did not answer in time.
 WAIT_TIMED_OUT = "single-flight wait timed out"
@@ -57,6 +58,7 @@ class CachedEnricher:
         self._clock = clock
         self._sleep = sleep
         self._in_flight: dict[str, asyncio.Task[Outcome]] = {}
+        self.metrics = SourceMetrics()
 
     def targets(self, event: Event) -> Iterable[Target]:
         return self._inner.targets(event)
@@ -134,11 +136,21 @@ class CachedEnricher:
         raw = await self._cache.get(key)
         if raw is not None:
             return decode_outcome(raw)
+        started = time.monotonic()
         outcome = await self._inner.lookup(value)
+        self._record(outcome, time.monotonic() - started)
         ttl = self._ttl_of(outcome)
         if ttl > timedelta(0):
             await self._cache.set(key, encode_outcome(outcome, ttl=ttl), ttl)
         return outcome
+
+    def _record(self, outcome: Outcome, seconds: float) -> None:
+        if isinstance(outcome, Found):
+            self.metrics.record("found", seconds)
+        elif isinstance(outcome, NotFound):
+            self.metrics.record("not_found", seconds)
+        else:
+            self.metrics.record("failed", seconds, outcome.reason)
 
     def _ttl_of(self, outcome: Outcome) -> timedelta:
         if isinstance(outcome, Found):
@@ -150,8 +162,12 @@ class CachedEnricher:
         return max(self._failure_ttl, timedelta(seconds=outcome.retry_after or 0))
 
 
-def _guarded(enricher: Enricher, source: ApiSourceSettings, settings: Settings) -> Enricher:
-    """A paid API behind its shared rate limit (Redis when the cache uses Redis) and a circuit breaker."""
+def guarded(enricher: Enricher, settings: Settings) -> Enricher:
+    """A paid API behind its shared rate limit (Redis when the cache uses Redis) and a circuit breaker;
+    any other source as it is."""
+    source = getattr(settings, enricher.name)
+    if not isinstance(source, ApiSourceSettings):
+        return enricher
     client = None
     if settings.cache.backend == "redis":
         password = settings.redis.password.get_secret_value() if settings.redis.password else None
@@ -169,8 +185,7 @@ def with_cache(enrichers: Iterable[Enricher], cache: Cache, settings: Settings) 
     wrapped: list[Enricher] = []
     for enricher in enrichers:
         source: SourceSettings = getattr(settings, enricher.name)
-        if isinstance(source, ApiSourceSettings):
-            enricher = _guarded(enricher, source, settings)
+        enricher = guarded(enricher, settings)
         wait = source.single_flight_wait if source.single_flight_wait is not None else source.timeout + 1
         wrapped.append(
             CachedEnricher(enricher, cache, settings.redis.key_prefix, source.ttl, source.negative_ttl,

@@ -38,6 +38,11 @@ class GuardedEnricher:
     def breaker_state(self) -> BreakerState:
         return self._breaker.state
 
+    @property
+    def rate_limit_waited(self) -> float:
+        """Seconds lookups have waited for the provider's rate limit."""
+        return self._limiter.waited
+
     def targets(self, event: Event) -> Iterable[Target]:
         return self._inner.targets(event)
 

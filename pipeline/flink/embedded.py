@@ -18,6 +18,7 @@ from pyflink.common import Encoder, Types, WatermarkStrategy
 from pyflink.datastream import DataStream, RuntimeExecutionMode
 from pyflink.datastream.connectors.file_system import BucketAssigner, FileSink, FileSource, StreamFormat
 
+from pipeline.cache.metrics import merge_summaries
 from pipeline.config import Settings
 from pipeline.flink.environment import make_environment
 from pipeline.flink.functions import DEAD_LETTERS, NormalizeLines
@@ -31,6 +32,7 @@ __all__ = ["EmbeddedReport", "run_embedded"]
 class EmbeddedReport:
     events: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    lookups: dict[str, Any] = field(default_factory=dict)  # cache and source metrics, all workers
 
 
 def _file_sink(directory: Path) -> FileSink:
@@ -65,7 +67,7 @@ def run_embedded(settings: Settings, files: Sequence[BotesFile], output: Path) -
         for botes_file in files
     ]
     events = normalized[0].union(*normalized[1:]) if len(normalized) > 1 else normalized[0]
-    enrich_stream(events, settings).sink_to(_file_sink(work / "events")).name("enriched events")
+    enrich_stream(events, settings, str(work / "lookups")).sink_to(_file_sink(work / "events")).name("enriched events")
     rejected = [stream.get_side_output(DEAD_LETTERS) for stream in normalized]
     (rejected[0].union(*rejected[1:]) if len(rejected) > 1 else rejected[0]).sink_to(
         _file_sink(work / "rejected")).name("rejected records")
@@ -81,5 +83,6 @@ def run_embedded(settings: Settings, files: Sequence[BotesFile], output: Path) -
                     report.events += 1
     for part in _part_files(work / "rejected"):
         report.rejected.extend(json.loads(line) for line in part.open(encoding="utf-8"))
+    report.lookups = merge_summaries(json.loads(p.read_text()) for p in _part_files(work / "lookups"))
     shutil.rmtree(work, ignore_errors=True)
     return report

@@ -10,7 +10,9 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from pyflink.common import Types
@@ -22,7 +24,8 @@ from pyflink.datastream import (
     RuntimeContext,
 )
 
-from pipeline.cache import open_cache, with_cache
+from pipeline.cache import Cache, open_cache, with_cache
+from pipeline.cache.metrics import metrics_summary
 from pipeline.config import Settings
 from pipeline.enrich import EnrichmentChain, build_enrichers
 from pipeline.events import Event, Rejected, document_id
@@ -95,15 +98,51 @@ class Enrich(AsyncFunction):  # type: ignore[misc]
     that first uses them. Each source enforces its own timeout, so no operator timeout is set.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, summary_dir: str | None = None) -> None:
         self._settings = settings
+        self._summary_dir = summary_dir  # embedded mode: where each worker leaves its lookup summary
         self._chain: EnrichmentChain | None = None
+        self._cache: Cache | None = None
         self._building: asyncio.Lock | None = None
 
     def open(self, runtime_context: RuntimeContext) -> None:
         metrics = runtime_context.get_metrics_group()
         self._enriched = metrics.counter("events_enriched")
         self._failures = metrics.counter("lookup_failures")
+        self._register_lookup_gauges(metrics)
+
+    def _register_lookup_gauges(self, metrics: Any) -> None:
+        """Cache hits per tier and, per source, calls, failures, latency and breaker state."""
+        def value(*path: str) -> Callable[[], int]:
+            def read() -> int:
+                try:
+                    node: Any = self.summary()
+                except RuntimeError:  # the event loop changed a counter while we read it: next time
+                    return 0
+                for part in path:
+                    node = node.get(part, {}) if isinstance(node, dict) else {}
+                if isinstance(node, dict):  # failures by reason: their total
+                    return int(sum(node.values())) if node else 0
+                return int(node) if isinstance(node, (int, float)) else int(node == "open")
+            return read
+
+        for tier in ("memory", "redis"):
+            for stat in ("hits", "misses", "errors"):
+                metrics.gauge(f"cache_{tier}_{stat}", value("cache", tier, stat))
+        for name in self._settings.enrichers:
+            for stat in ("calls", "failed", "latency_avg_ms", "latency_max_ms", "breaker", "rate_limit_wait_s"):
+                metrics.gauge(f"{name}_{stat}", value("sources", name, stat))
+
+    def summary(self) -> dict[str, Any]:
+        if self._chain is None:
+            return {}
+        return metrics_summary(self._chain.enrichers, self._cache)
+
+    def close(self) -> None:
+        if self._summary_dir and self._chain is not None:
+            path = Path(self._summary_dir) / f"lookups-{uuid.uuid4().hex}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(self.summary()))
 
     async def _get_chain(self) -> EnrichmentChain:
         if self._chain is None:
@@ -111,9 +150,9 @@ class Enrich(AsyncFunction):  # type: ignore[misc]
                 self._building = asyncio.Lock()
             async with self._building:
                 if self._chain is None:
-                    cache = open_cache(self._settings)
+                    self._cache = open_cache(self._settings)
                     self._chain = EnrichmentChain(
-                        with_cache(build_enrichers(self._settings), cache, self._settings))
+                        with_cache(build_enrichers(self._settings), self._cache, self._settings))
         return self._chain
 
     async def async_invoke(self, value: str) -> list[str]:

@@ -36,10 +36,11 @@ def _starting_offsets(settings: Settings) -> KafkaOffsetsInitializer:
     return KafkaOffsetsInitializer(initializer.committedOffsets(strategy))
 
 
-def enrich_stream(events: DataStream, settings: Settings) -> DataStream:
+def enrich_stream(events: DataStream, settings: Settings, summary_dir: str | None = None) -> DataStream:
     """Event JSON -> enriched event JSON, many lookups in flight (order not kept)."""
     return AsyncDataStream.unordered_wait(
-        events, Enrich(settings), Time.milliseconds(0), settings.flink.async_capacity, Types.STRING(),
+        events, Enrich(settings, summary_dir), Time.milliseconds(0), settings.flink.async_capacity,
+        Types.STRING(),
     ).name("enrich")
 
 

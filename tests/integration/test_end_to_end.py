@@ -300,6 +300,7 @@ def test_embedded_mode_gives_the_same_documents_as_the_kafka_path(
     _, rejected = expected_events()
     assert result.returncode == 1, result.stderr  # the bad lines are reported
     assert f"{len(rejected)} rejected" in result.stderr
+    assert "cache: memory" in result.stderr and "geoip" in result.stderr  # the lookup summary
     embedded = {document_id(d): d for d in map(json.loads, output.read_text().splitlines())}
     assert embedded.keys() == kafka_run.documents.keys()
     for doc_id, document in embedded.items():
