@@ -17,7 +17,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import timedelta
-from typing import Any
 
 import redis.asyncio
 
@@ -26,9 +25,10 @@ from pipeline.cache.breaker import CircuitBreaker
 from pipeline.cache.guard import GuardedEnricher
 from pipeline.cache.metrics import SourceMetrics
 from pipeline.cache.ratelimit import RateLimiter
+from pipeline.cache.wrapper import EnricherWrapper
 from pipeline.config import ApiSourceSettings, Settings, SourceSettings
 from pipeline.enrich.base import Enricher
-from pipeline.events import Event, Failed, Found, NotFound, Outcome, Target
+from pipeline.events import Failed, Found, NotFound, Outcome
 
 __all__ = ["CachedEnricher", "with_cache", "guarded", "WAIT_TIMED_OUT"]
 
@@ -39,16 +39,14 @@ _FIRST_POLL = 0.01  # seconds before the first look for another process's answer
 _LAST_POLL = 0.2
 
 
-class CachedEnricher:
+class CachedEnricher(EnricherWrapper):
     """Same interface as the enricher it wraps, plus ``lookup_many`` (one cache round trip for many values)."""
 
     def __init__(self, inner: Enricher, cache: Cache, prefix: str, ttl: timedelta, negative_ttl: timedelta,
                  *, failure_ttl: timedelta = timedelta(seconds=60), single_flight_wait: float = 3.0,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
-        self.name = inner.name
-        self.title = inner.title
-        self._inner = inner
+        super().__init__(inner)
         self._cache = cache
         self._prefix = prefix
         self._ttl = ttl
@@ -59,15 +57,6 @@ class CachedEnricher:
         self._sleep = sleep
         self._in_flight: dict[str, asyncio.Task[Outcome]] = {}
         self.metrics = SourceMetrics()
-
-    def targets(self, event: Event) -> Iterable[Target]:
-        return self._inner.targets(event)
-
-    def fragment(self, target: Target, found: Found) -> Event:
-        return self._inner.fragment(target, found)
-
-    def summary_rows(self, found: Found) -> list[tuple[str, Any]]:
-        return self._inner.summary_rows(found)
 
     async def lookup(self, value: str) -> Outcome:
         return (await self.lookup_many([value]))[value]
@@ -88,9 +77,6 @@ class CachedEnricher:
             fetched = await asyncio.gather(*(self._shared_fetch(value, keys[value]) for value in missing))
             outcomes.update(zip(missing, fetched, strict=True))
         return {value: outcomes[value] for value in keys}
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
     async def _shared_fetch(self, value: str, key: str) -> Outcome:
         """In-process single-flight: the first miss starts the work, later ones await the same task."""

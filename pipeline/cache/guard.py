@@ -6,13 +6,12 @@ It sits between the cache and the source, so only real calls to the provider pas
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from typing import Any
 
 from pipeline.cache.breaker import BreakerState, CircuitBreaker
 from pipeline.cache.ratelimit import REDIS_UNAVAILABLE, RateLimiter
+from pipeline.cache.wrapper import EnricherWrapper
 from pipeline.enrich.base import Enricher
-from pipeline.events import Event, Failed, Found, Outcome, Target
+from pipeline.events import Failed, Outcome
 
 __all__ = ["GuardedEnricher", "UNAUTHORIZED_PAUSE"]
 
@@ -26,11 +25,9 @@ def _is_input_problem(failure: Failed) -> bool:
     return failure.reason.startswith("not ")
 
 
-class GuardedEnricher:
+class GuardedEnricher(EnricherWrapper):
     def __init__(self, inner: Enricher, limiter: RateLimiter, breaker: CircuitBreaker) -> None:
-        self.name = inner.name
-        self.title = inner.title
-        self._inner = inner
+        super().__init__(inner)
         self._limiter = limiter
         self._breaker = breaker
 
@@ -42,15 +39,6 @@ class GuardedEnricher:
     def rate_limit_waited(self) -> float:
         """Seconds lookups have waited for the provider's rate limit."""
         return self._limiter.waited
-
-    def targets(self, event: Event) -> Iterable[Target]:
-        return self._inner.targets(event)
-
-    def fragment(self, target: Target, found: Found) -> Event:
-        return self._inner.fragment(target, found)
-
-    def summary_rows(self, found: Found) -> list[tuple[str, Any]]:
-        return self._inner.summary_rows(found)
 
     async def lookup(self, value: str) -> Outcome:
         refused = await self._limiter.acquire()
@@ -73,6 +61,3 @@ class GuardedEnricher:
         if was_closed and self._breaker.state is BreakerState.OPEN:
             log.warning("%s: circuit breaker open after failures (last: %s); calls paused", self.name,
                         failure.reason)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
