@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from pipeline.cache.breaker import BreakerState, CircuitBreaker
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes.clock import FakeClock
 
 
 def test_opens_after_the_threshold_and_refuses_calls() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     breaker = CircuitBreaker(failure_threshold=3, reset_after=30, clock=clock)
     for _ in range(2):
         breaker.record_failure()
@@ -25,7 +18,7 @@ def test_opens_after_the_threshold_and_refuses_calls() -> None:
 
 
 def test_a_success_resets_the_count() -> None:
-    breaker = CircuitBreaker(failure_threshold=2, clock=Clock())
+    breaker = CircuitBreaker(failure_threshold=2, clock=FakeClock(1000.0))
     breaker.record_failure()
     breaker.record_success()
     breaker.record_failure()
@@ -33,7 +26,7 @@ def test_a_success_resets_the_count() -> None:
 
 
 def test_half_opens_after_reset_for_one_trial_and_recovers_on_success() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     breaker = CircuitBreaker(failure_threshold=1, reset_after=30, clock=clock)
     breaker.record_failure()
     clock.now += 29.9
@@ -47,7 +40,7 @@ def test_half_opens_after_reset_for_one_trial_and_recovers_on_success() -> None:
 
 
 def test_a_failed_trial_opens_it_again_for_a_full_period() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     breaker = CircuitBreaker(failure_threshold=1, reset_after=30, clock=clock)
     breaker.record_failure()
     clock.now += 31
@@ -61,7 +54,7 @@ def test_a_failed_trial_opens_it_again_for_a_full_period() -> None:
 
 
 def test_open_for_opens_at_once_for_that_long() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     breaker = CircuitBreaker(failure_threshold=5, reset_after=30, clock=clock)
     breaker.record_failure(open_for=600)  # e.g. a wrong API key: no point retrying soon
     assert breaker.state is BreakerState.OPEN

@@ -9,19 +9,7 @@ from pipeline.cache.breaker import BreakerState, CircuitBreaker
 from pipeline.cache.guard import GuardedEnricher
 from pipeline.cache.ratelimit import LocalBucket, RateLimiter
 from pipeline.events import Event, Failed, Found, Outcome, Target
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from tests.fakes.clock import FakeClock
 
 
 class Scripted:
@@ -50,12 +38,12 @@ class Scripted:
         return None
 
 
-def limiter(clock: Clock, rate: float = 1.0, burst: int = 1, max_wait: float = 10.0) -> RateLimiter:
-    return RateLimiter("scripted", rate, burst, max_wait, client=None, sleep=clock.sleep, clock=clock)
+def limiter(clock: FakeClock, rate: float = 1.0, burst: int = 1, max_wait: float = 10.0) -> RateLimiter:
+    return RateLimiter("scripted", rate, burst, max_wait, client=None, sleep=clock.async_sleep, clock=clock)
 
 
 def test_bucket_gives_the_burst_then_one_token_per_interval() -> None:
-    clock = Clock()
+    clock = FakeClock()
     bucket = LocalBucket(rate=2.0, burst=2, clock=clock)
     assert bucket.take() == 0 and bucket.take() == 0
     assert bucket.take() == 0.5
@@ -64,7 +52,7 @@ def test_bucket_gives_the_burst_then_one_token_per_interval() -> None:
 
 
 def test_retry_after_blocks_the_provider_for_that_long() -> None:
-    clock = Clock()
+    clock = FakeClock()
     bucket = LocalBucket(rate=100.0, burst=100, clock=clock)
     bucket.block(2.0)
     assert bucket.take() == 2.0
@@ -73,7 +61,7 @@ def test_retry_after_blocks_the_provider_for_that_long() -> None:
 
 
 def test_a_429_delays_the_next_call_by_its_retry_after() -> None:
-    clock = Clock()
+    clock = FakeClock()
     inner = Scripted([Failed("http 429", retry_after=2.0), Found({"ok": True})])
     guarded = GuardedEnricher(inner, limiter(clock, rate=100, burst=100), CircuitBreaker(clock=clock))
     assert asyncio.run(guarded.lookup("a")) == Failed("http 429", retry_after=2.0)
@@ -82,7 +70,7 @@ def test_a_429_delays_the_next_call_by_its_retry_after() -> None:
 
 
 def test_waiting_longer_than_allowed_fails_without_calling() -> None:
-    clock = Clock()
+    clock = FakeClock()
     inner = Scripted([Found({}), Found({})])
     guarded = GuardedEnricher(inner, limiter(clock, rate=0.1, burst=1, max_wait=5), CircuitBreaker(clock=clock))
     asyncio.run(guarded.lookup("a"))
@@ -91,7 +79,7 @@ def test_waiting_longer_than_allowed_fails_without_calling() -> None:
 
 
 def test_breaker_opens_after_failures_then_recovers() -> None:
-    clock = Clock()
+    clock = FakeClock()
     inner = Scripted([Failed("http 500"), Failed("http 500"), Found({"ok": 1})])
     breaker = CircuitBreaker(failure_threshold=2, reset_after=30, clock=clock)
     guarded = GuardedEnricher(inner, limiter(clock, rate=1000, burst=1000), breaker)
@@ -106,7 +94,7 @@ def test_breaker_opens_after_failures_then_recovers() -> None:
 
 
 def test_a_wrong_key_pauses_the_provider_and_input_problems_do_not_count() -> None:
-    clock = Clock()
+    clock = FakeClock()
     inner = Scripted([Failed("not an IP address")] * 10 + [Failed("unauthorized")])
     breaker = CircuitBreaker(failure_threshold=5, reset_after=30, clock=clock)
     guarded = GuardedEnricher(inner, limiter(clock, rate=1000, burst=1000), breaker)

@@ -17,23 +17,10 @@ from pipeline.cache.cached import WAIT_TIMED_OUT, CachedEnricher
 from pipeline.cache.memory import MemoryCache
 from pipeline.cache.redis import RedisCache
 from pipeline.events import Event, Failed, Found, NotFound, Outcome, Target
+from tests.fakes.clock import FakeClock
 
 TTL = timedelta(hours=1)
 KEY = "botes:gated:v1:8.8.8.8"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 class GatedEnricher:
@@ -97,7 +84,7 @@ class SharedLockCache(MemoryCache):
 
 def wrap(inner: GatedEnricher, cache: Cache, clock: FakeClock, wait: float = 3.0) -> CachedEnricher:
     return CachedEnricher(inner, cache, "botes", TTL, timedelta(minutes=10), single_flight_wait=wait,
-                          clock=clock, sleep=clock.sleep)
+                          clock=clock, sleep=clock.async_sleep)
 
 
 async def settle() -> None:

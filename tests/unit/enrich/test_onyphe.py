@@ -17,7 +17,6 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,9 +29,10 @@ from pipeline.enrich.chain import EnrichmentChain
 from pipeline.enrich.onyphe import OnypheEnricher
 from pipeline.enrich.scot import scot_enrichment
 from pipeline.errors import ConfigError
-from pipeline.events import Failed, Found, NotFound, Outcome, Target, get_path, iter_leaves
+from pipeline.events import Failed, Found, NotFound, Target, get_path, iter_leaves
 from pipeline.normalize.ecs import ecs_schema
 from tests.fakes.provider import ProviderServer, Reply
+from tests.fakes.running import lookup_then_close, run_then_close
 
 BODY = Path(__file__).resolve().parents[2] / "data" / "providers" / "onyphe" / "summary_ip_1.1.1.1.json"
 KEY = "onyphe-test-key-93d2aa"  # must never show in a reason or a log line
@@ -77,21 +77,10 @@ def enricher(server: ProviderServer, **overrides: Any) -> OnypheEnricher:
     return OnypheEnricher(OnypheSettings(**values), AddressClassifier())
 
 
-def run(source: OnypheEnricher, use: Callable[[OnypheEnricher], Awaitable[T]]) -> T:
-    async def go() -> T:
-        try:
-            return await use(source)
-        finally:
-            await source.aclose()
-    return asyncio.run(go())
-
-
-def lookup(source: OnypheEnricher, value: str) -> Outcome:
-    return run(source, lambda e: e.lookup(value))
 
 
 def found(source: OnypheEnricher, value: str) -> Found:
-    outcome = lookup(source, value)
+    outcome = lookup_then_close(source, value)
     assert isinstance(outcome, Found), outcome
     return outcome
 
@@ -128,10 +117,10 @@ class TestRecordedSummary:
 
     def test_no_results_is_not_found(self, provider: ProviderServer) -> None:
         serve_summaries(provider)
-        assert lookup(enricher(provider), EMPTY) == NotFound()
+        assert lookup_then_close(enricher(provider), EMPTY) == NotFound()
 
     def test_not_an_address_is_not_sent(self, provider: ProviderServer) -> None:
-        assert lookup(enricher(provider), "../user") == Failed("not an IP address")
+        assert lookup_then_close(enricher(provider), "../user") == Failed("not an IP address")
         assert provider.calls() == []
 
 
@@ -173,7 +162,7 @@ class TestThreatLists:
         async def enrich(source: OnypheEnricher) -> dict[str, Any]:
             return await EnrichmentChain([source]).enrich(event)
 
-        enriched = run(enricher(provider), enrich)
+        enriched = run_then_close(enricher(provider), enrich)
         assert get_path(enriched, "botes.source.onyphe.threatlists") == ["ONYPHE - botnet/mirai"]
         assert get_path(enriched, "botes.destination.onyphe.country") == "AU"
         providers = [e["indicator"]["provider"] for e in enriched["threat"]["enrichments"]]
@@ -184,7 +173,7 @@ class TestFailures:
     def test_wrong_key(self, provider: ProviderServer, caplog: pytest.LogCaptureFixture) -> None:
         provider.reply(path(CLOUDFLARE), Reply(401, b'{"error": 1, "status": "nok", "text": "Invalid API key"}'))
         with caplog.at_level(logging.WARNING):
-            outcomes = run(enricher(provider),
+            outcomes = run_then_close(enricher(provider),
                            lambda e: asyncio.gather(e.lookup(CLOUDFLARE), e.lookup(CLOUDFLARE)))
         assert list(outcomes) == [Failed("unauthorized"), Failed("unauthorized")]
         assert len(caplog.records) == 1 and "API key" in caplog.text  # logged once
@@ -192,34 +181,35 @@ class TestFailures:
     def test_rate_limit_with_retry_after(self, provider: ProviderServer) -> None:
         provider.reply(path(CLOUDFLARE), Reply(429, b'{"error": 1, "status": "nok", "text": "Too many requests"}',
                                                {"Content-Type": "application/json", "Retry-After": "7"}))
-        assert lookup(enricher(provider), CLOUDFLARE) == Failed("http 429", 7.0)
+        assert lookup_then_close(enricher(provider), CLOUDFLARE) == Failed("http 429", 7.0)
 
     @pytest.mark.parametrize("status", [500, 502, 403, 404])
     def test_http_errors(self, provider: ProviderServer, status: int) -> None:
         provider.reply(path(CLOUDFLARE), Reply(status, b"<html>error</html>", {"Content-Type": "text/html"}))
-        assert lookup(enricher(provider), CLOUDFLARE) == Failed(f"http {status}")
+        assert lookup_then_close(enricher(provider), CLOUDFLARE) == Failed(f"http {status}")
 
     @pytest.mark.parametrize("body", [b'{"error": 0, "results": [{"@category": "geoloc"', b"[]",
                                       b'{"error": 0, "status": "ok"}', b"\xff\xfe"])
     def test_malformed_body(self, provider: ProviderServer, body: bytes) -> None:
         provider.reply(path(CLOUDFLARE), Reply(200, body))
-        assert lookup(enricher(provider), CLOUDFLARE) == Failed("malformed response")
+        assert lookup_then_close(enricher(provider), CLOUDFLARE) == Failed("malformed response")
 
     def test_error_code_in_body(self, provider: ProviderServer) -> None:
         provider.reply(path(CLOUDFLARE), Reply(200, b'{"error": 3, "status": "nok", "results": []}'))
-        assert lookup(enricher(provider), CLOUDFLARE) == Failed("onyphe error 3")
+        assert lookup_then_close(enricher(provider), CLOUDFLARE) == Failed("onyphe error 3")
 
     def test_hang_times_out(self, provider: ProviderServer) -> None:
         provider.reply(path(CLOUDFLARE), Reply(hang=1.0))
         started = time.monotonic()
-        assert lookup(enricher(provider, timeout=0.2), CLOUDFLARE) == Failed("timeout")
+        assert lookup_then_close(enricher(provider, timeout=0.2), CLOUDFLARE) == Failed("timeout")
         assert time.monotonic() - started < 0.9
 
     def test_unreachable(self, provider: ProviderServer) -> None:
         with socket.socket() as sock:  # a port nothing listens on
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        assert lookup(enricher(provider, url=f"http://127.0.0.1:{port}"), CLOUDFLARE) == Failed("unreachable")
+        unreachable = enricher(provider, url=f"http://127.0.0.1:{port}")
+        assert lookup_then_close(unreachable, CLOUDFLARE) == Failed("unreachable")
 
     def test_key_never_in_reasons_or_logs(self, provider: ProviderServer,
                                           caplog: pytest.LogCaptureFixture) -> None:
@@ -230,7 +220,7 @@ class TestFailures:
         provider.reply(path("1.0.0.1"), Reply(hang=1.0))
         values = ["8.8.8.8", "8.8.4.4", "9.9.9.9", "9.9.9.10", "1.0.0.1"]
         with caplog.at_level(logging.DEBUG):
-            outcomes = run(enricher(provider, timeout=0.2),
+            outcomes = run_then_close(enricher(provider, timeout=0.2),
                            lambda e: asyncio.gather(*(e.lookup(v) for v in values)))
         assert all(isinstance(o, Failed) for o in outcomes)
         assert not any(KEY in repr(o) for o in outcomes)
@@ -250,7 +240,7 @@ def test_at_most_max_in_flight(provider: ProviderServer) -> None:
         # gather starts them in order: the slow lookup takes the only slot first.
         await asyncio.gather(timed(source, CLOUDFLARE), timed(source, LISTED))
 
-    run(enricher(provider, max_in_flight=1), both)
+    run_then_close(enricher(provider, max_in_flight=1), both)
     assert done[LISTED] > done[CLOUDFLARE]  # the fast lookup waited for the slow one's slot
 
 

@@ -13,7 +13,6 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -30,6 +29,7 @@ from pipeline.enrich.shodan import ShodanEnricher
 from pipeline.errors import ConfigError
 from pipeline.events import Failed, Found, NotFound, Outcome, Target, get_path
 from tests.fakes.provider import ProviderServer, Reply
+from tests.fakes.running import lookup_then_close, run_then_close
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "providers" / "shodan"
 KEY = "shodan-test-key-4be1d0"  # must never show in a reason or a log line
@@ -56,21 +56,10 @@ def enricher(server: ProviderServer, **overrides: Any) -> ShodanEnricher:
     return ShodanEnricher(ShodanSettings(**values), AddressClassifier())
 
 
-def run(source: ShodanEnricher, use: Callable[[ShodanEnricher], Awaitable[T]]) -> T:
-    async def go() -> T:
-        try:
-            return await use(source)
-        finally:
-            await source.aclose()
-    return asyncio.run(go())
-
-
-def lookup(source: ShodanEnricher, value: str) -> Outcome:
-    return run(source, lambda e: e.lookup(value))
 
 
 def found(source: ShodanEnricher, value: str) -> dict[str, Any]:
-    outcome = lookup(source, value)
+    outcome = lookup_then_close(source, value)
     assert isinstance(outcome, Found), outcome
     return outcome.data
 
@@ -116,10 +105,10 @@ class TestRecordedHosts:
 
     def test_not_found(self, provider: ProviderServer) -> None:
         serve_hosts(provider)
-        assert lookup(enricher(provider), UNKNOWN) == NotFound()
+        assert lookup_then_close(enricher(provider), UNKNOWN) == NotFound()
 
     def test_not_an_address_is_not_sent(self, provider: ProviderServer) -> None:
-        assert lookup(enricher(provider), "../api-info") == Failed("not an IP address")
+        assert lookup_then_close(enricher(provider), "../api-info") == Failed("not an IP address")
         assert provider.calls() == []
 
 
@@ -128,24 +117,24 @@ class TestFailures:
         provider.reply(path(CLOUDFLARE), Reply(401, b'{"error": "Invalid API key"}'))
         source = enricher(provider)
         with caplog.at_level(logging.WARNING):
-            outcomes = run(source, lambda e: asyncio.gather(e.lookup(CLOUDFLARE), e.lookup(CLOUDFLARE)))
+            outcomes = run_then_close(source, lambda e: asyncio.gather(e.lookup(CLOUDFLARE), e.lookup(CLOUDFLARE)))
         assert list(outcomes) == [Failed("unauthorized"), Failed("unauthorized")]
         assert len(caplog.records) == 1 and "API key" in caplog.text  # logged once
 
     def test_wrong_key_html_page(self, provider: ProviderServer) -> None:
         provider.reply(path(CLOUDFLARE), Reply(401, b"<html><body>401 Unauthorized</body></html>",
                                                {"Content-Type": "text/html"}))
-        assert lookup(enricher(provider), CLOUDFLARE) == Failed("unauthorized")
+        assert lookup_then_close(enricher(provider), CLOUDFLARE) == Failed("unauthorized")
 
     def test_rate_limit_with_retry_after_seconds(self, provider: ProviderServer) -> None:
         provider.reply(path(CLOUDFLARE), Reply(429, b'{"error": "Rate limit reached"}',
                                                {"Content-Type": "application/json", "Retry-After": "7"}))
-        assert lookup(enricher(provider), CLOUDFLARE) == Failed("http 429", 7.0)
+        assert lookup_then_close(enricher(provider), CLOUDFLARE) == Failed("http 429", 7.0)
 
     def test_rate_limit_with_retry_after_date(self, provider: ProviderServer) -> None:
         when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
         provider.reply(path(CLOUDFLARE), Reply(429, b"Too Many Requests", {"Retry-After": when}))
-        outcome = lookup(enricher(provider), CLOUDFLARE)
+        outcome = lookup_then_close(enricher(provider), CLOUDFLARE)
         assert isinstance(outcome, Failed) and outcome.reason == "http 429"
         assert outcome.retry_after is not None and 20 < outcome.retry_after <= 30
 
@@ -155,17 +144,17 @@ class TestFailures:
                                                   (403, b"<html>Forbidden</html>")])
     def test_http_errors(self, provider: ProviderServer, status: int, body: bytes) -> None:
         provider.reply(path(CLOUDFLARE), Reply(status, body))
-        assert lookup(enricher(provider), CLOUDFLARE) == Failed(f"http {status}")
+        assert lookup_then_close(enricher(provider), CLOUDFLARE) == Failed(f"http {status}")
 
     @pytest.mark.parametrize("body", [b'{"ip_str": "1.1.1.1", "ports": [53', b"[1, 2, 3]"])
     def test_malformed_body(self, provider: ProviderServer, body: bytes) -> None:
         provider.reply(path(CLOUDFLARE), Reply(200, body))
-        assert lookup(enricher(provider), CLOUDFLARE) == Failed("malformed response")
+        assert lookup_then_close(enricher(provider), CLOUDFLARE) == Failed("malformed response")
 
     def test_hang_times_out(self, provider: ProviderServer) -> None:
         provider.reply(path(CLOUDFLARE), Reply(hang=1.0))
         started = time.monotonic()
-        assert lookup(enricher(provider, timeout=0.2), CLOUDFLARE) == Failed("timeout")
+        assert lookup_then_close(enricher(provider, timeout=0.2), CLOUDFLARE) == Failed("timeout")
         assert time.monotonic() - started < 0.9
 
     def test_unreachable(self, provider: ProviderServer) -> None:
@@ -173,7 +162,7 @@ class TestFailures:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         source = enricher(provider, url=f"http://127.0.0.1:{port}")
-        assert lookup(source, CLOUDFLARE) == Failed("unreachable")
+        assert lookup_then_close(source, CLOUDFLARE) == Failed("unreachable")
 
     def test_key_never_in_reasons_or_logs(self, provider: ProviderServer,
                                           caplog: pytest.LogCaptureFixture) -> None:
@@ -185,7 +174,7 @@ class TestFailures:
         values = ["8.8.8.8", "8.8.4.4", "9.9.9.9", "9.9.9.10", "1.0.0.1"]
         caplog.set_level(logging.DEBUG, logger="pipeline")
         with caplog.at_level(logging.INFO):
-            outcomes = run(enricher(provider, timeout=0.2),
+            outcomes = run_then_close(enricher(provider, timeout=0.2),
                            lambda e: asyncio.gather(*(e.lookup(v) for v in values)))
         assert all(isinstance(o, Failed) for o in outcomes)
         assert not any(KEY in repr(o) for o in outcomes)
@@ -206,7 +195,7 @@ class TestConcurrency:
             # gather starts them in order: the slow lookup takes the only slot first.
             await asyncio.gather(timed(source, CLOUDFLARE), timed(source, GITHUB))
 
-        run(enricher(provider, max_in_flight=1), both)
+        run_then_close(enricher(provider, max_in_flight=1), both)
         assert done[GITHUB] > done[CLOUDFLARE]  # the fast lookup waited for the slow one's slot
 
     def test_slot_kept_until_the_timed_out_thread_returns(self, provider: ProviderServer) -> None:
@@ -219,7 +208,7 @@ class TestConcurrency:
             await asyncio.gather(*source._running)  # requests' own timeout ends it
             return timed_out, held, await source.lookup(CLOUDFLARE)
 
-        timed_out, held, after = run(enricher(provider, timeout=0.2, max_in_flight=1), use)
+        timed_out, held, after = run_then_close(enricher(provider, timeout=0.2, max_in_flight=1), use)
         assert timed_out == Failed("timeout")
         assert held
         assert isinstance(after, Found)
@@ -243,7 +232,7 @@ class TestPureParts:
     def test_summary_rows_and_markdown(self, provider: ProviderServer) -> None:
         serve_hosts(provider)
         source = enricher(provider)
-        outcome = lookup(source, GITHUB)
+        outcome = lookup_then_close(source, GITHUB)
         assert isinstance(outcome, Found)
         rows = dict(source.summary_rows(outcome))
         assert rows["open ports"] == [22, 80, 443, 9418]
@@ -267,7 +256,7 @@ def test_chain_enriches_source_and_destination(provider: ProviderServer) -> None
     async def enrich(source: ShodanEnricher) -> dict[str, Any]:
         return await EnrichmentChain([source]).enrich(event)
 
-    enriched = run(enricher(provider), enrich)
+    enriched = run_then_close(enricher(provider), enrich)
     assert get_path(enriched, "botes.source.shodan.ports") == [22, 80, 443, 9418]
     assert get_path(enriched, "botes.destination.shodan.hostnames") == ["one.one.one.one"]
     assert get_path(enriched, "botes.enrichment.failures") == [

@@ -5,19 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.kafka.replay import Pacer
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from tests.fakes.clock import FakeClock
 
 
 def test_no_rate_never_sleeps() -> None:
