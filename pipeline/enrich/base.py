@@ -11,7 +11,8 @@ from typing import Any, Protocol
 from pipeline.addresses import AddressClassifier, Scope
 from pipeline.events import Event, Found, Outcome, Target, get_path
 
-__all__ = ["Enricher", "ADDRESS_FIELDS", "HASH_FIELDS", "address_targets", "hash_targets", "retry_after_seconds"]
+__all__ = ["Enricher", "ADDRESS_FIELDS", "HASH_FIELDS", "address_targets", "hash_targets", "retry_after_seconds",
+           "event_field", "indicator_match", "INDICATOR_MATCH"]
 
 # The ECS field sets whose ``.ip`` an address enricher looks at.
 ADDRESS_FIELDS = ("source", "destination", "client", "server")
@@ -76,3 +77,18 @@ def retry_after_seconds(header: str | None) -> float | None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - datetime.now(UTC)).total_seconds()
     return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+INDICATOR_MATCH = "indicator_match_rule"  # ECS threat.enrichments.matched.type
+
+
+def event_field(target: Target) -> str:
+    """The event field a target's value came from: ``source.ip`` for an address, the path for a hash."""
+    if target.path:
+        return target.path
+    return f"{target.field}.ip" if target.field in ADDRESS_FIELDS else target.field
+
+
+def indicator_match(target: Target) -> dict[str, str]:
+    """ECS ``threat.enrichments.matched`` for a value a source matched."""
+    return {"atomic": target.value, "field": event_field(target), "type": INDICATOR_MATCH}

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.enrich.base import Enricher
+from pipeline.enrich.base import Enricher, event_field
 from pipeline.events import Event, Failed, Found, Outcome, Target, set_path
 
 __all__ = ["EnrichmentChain", "merge_into", "FAILURES_FIELD"]
@@ -78,7 +78,7 @@ class EnrichmentChain:
         if isinstance(outcome, Found):
             merge_into(event, enricher.fragment(target, outcome))
         elif isinstance(outcome, Failed):
-            failures.append({"source": enricher.name, "field": target.path or target.field,
+            failures.append({"source": enricher.name, "field": event_field(target),
                              "reason": outcome.reason})
 
     async def aclose(self) -> None:

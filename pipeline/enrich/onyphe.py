@@ -20,7 +20,7 @@ import aiohttp
 
 from pipeline.addresses import AddressClassifier, Scope, parse_ip
 from pipeline.config import OnypheSettings
-from pipeline.enrich.base import address_targets, retry_after_seconds
+from pipeline.enrich.base import address_targets, indicator_match, retry_after_seconds
 from pipeline.errors import ConfigError
 from pipeline.events import Event, Failed, Found, NotFound, Outcome, Target
 
@@ -117,7 +117,7 @@ def _enrichment(target: Target, threat: dict[str, Any]) -> dict[str, Any]:
         if key in threat:
             indicator[key] = threat[key]
     return {"indicator": indicator,
-            "matched": {"atomic": target.value, "field": f"{target.field}.ip", "type": "indicator_match_rule"}}
+            "matched": indicator_match(target)}
 
 
 class OnypheEnricher:

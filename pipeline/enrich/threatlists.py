@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from pipeline.addresses import AddressClassifier, parse_ip
 from pipeline.config import ThreatListFeed, ThreatListsSettings
-from pipeline.enrich.base import ADDRESS_FIELDS, hash_targets
+from pipeline.enrich.base import ADDRESS_FIELDS, INDICATOR_MATCH, hash_targets, indicator_match
 from pipeline.enrich.reloading import RELOAD_INTERVAL, FileBacked
 from pipeline.errors import ConfigError, DependencyError
 from pipeline.events import Event, Found, NotFound, Outcome, Target, get_path
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 # The ECS fields holding domain names that are matched against domain lists.
 DOMAIN_FIELDS = ("url.domain", "dns.question.name", "destination.domain", "source.domain",
                  "tls.client.server_name")
-MATCH_TYPE = "indicator_match_rule"  # threat.enrichments.matched.type
+MATCH_TYPE = INDICATOR_MATCH  # threat.enrichments.matched.type
 
 # The names a hosts file maps to itself, not indicators (the lines a hosts-format blocklist starts with).
 _HOSTS_OWN_NAMES = frozenset({"localhost", "localhost.localdomain", "local", "broadcasthost", "0.0.0.0",
@@ -324,8 +324,7 @@ class ThreatListsEnricher:
                 for item in self._lists if (hit := item.indicators.get().match_domain(domain))]
 
     def fragment(self, target: Target, found: Found) -> Event:
-        matched_field = target.path or (f"{target.field}.ip" if target.field in ADDRESS_FIELDS else target.field)
-        matched = {"atomic": target.value, "field": matched_field, "type": MATCH_TYPE}
+        matched = indicator_match(target)
         return {"threat": {"enrichments": [{"indicator": copy.deepcopy(indicator), "matched": dict(matched)}
                                            for indicator in found.data["indicators"]]}}
 

@@ -28,7 +28,7 @@ import vt  # type: ignore[import-untyped]
 
 from pipeline.addresses import AddressClassifier
 from pipeline.config import VirusTotalSettings
-from pipeline.enrich.base import hash_targets, retry_after_seconds
+from pipeline.enrich.base import hash_targets, indicator_match, retry_after_seconds
 from pipeline.errors import ConfigError
 from pipeline.events import Event, Failed, Found, NotFound, Outcome, Target, set_path
 
@@ -148,7 +148,7 @@ def _indicator(target: Target, report: dict[str, Any]) -> dict[str, Any]:
     }
     return {
         "indicator": {key: value for key, value in indicator.items() if value is not None},
-        "matched": {"atomic": target.value, "field": target.field, "type": "indicator_match_rule"},
+        "matched": indicator_match(target),
     }
 
 
