@@ -7,7 +7,12 @@ from typing import Any
 
 from pipeline.events import Rejected
 
-__all__ = ["parse_record", "flatten"]
+__all__ = ["parse_record", "flatten", "MAX_NESTING"]
+
+# Real log records nest a few levels. A record nested deeper is hostile or broken, and would overflow
+# the recursion of the JSON parser or of later steps (flatten, json.dumps in an operator), crashing the
+# job on every restart; it is rejected like any other bad line.
+MAX_NESTING = 100
 
 
 def parse_record(line: str | bytes) -> dict[str, Any] | Rejected:
@@ -22,9 +27,26 @@ def parse_record(line: str | bytes) -> dict[str, Any] | Rejected:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
         return Rejected(f"not JSON: {exc.msg} at column {exc.colno}", line)
+    except RecursionError:
+        return Rejected(f"nested deeper than {MAX_NESTING} levels", line)
     if not isinstance(record, dict):
         return Rejected(f"not a JSON object but a {type(record).__name__}", line)
+    if _nested_deeper_than(record, MAX_NESTING):
+        return Rejected(f"nested deeper than {MAX_NESTING} levels", line)
     return record
+
+
+def _nested_deeper_than(record: dict[str, Any], limit: int) -> bool:
+    """True if objects and arrays nest more than ``limit`` levels; iterative, so any depth is safe."""
+    stack: list[tuple[Any, int]] = [(record, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return False
 
 
 def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from pipeline.events import Rejected, get_path, iter_leaves, set_path
-from pipeline.normalize.records import flatten, parse_record
+from pipeline.normalize.records import MAX_NESTING, flatten, parse_record
 
 
 class TestParseRecord:
@@ -38,6 +38,30 @@ class TestParseRecord:
         assert result.reason.startswith("not UTF-8")
         assert "byte 10" in result.reason  # the first bad byte is at offset 10
         assert result.raw == line.decode("utf-8", "replace")
+
+    @pytest.mark.parametrize("depth", [MAX_NESTING + 1, 990, 1_000, 100_000])
+    def test_deep_nesting_is_rejected_not_raised(self, depth: int) -> None:
+        # 990 still parses (and would crash flatten or json.dumps in an operator); 1,000 and more make
+        # the JSON parser itself raise RecursionError.
+        line = '{"deep": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+        result = parse_record(line)
+        assert isinstance(result, Rejected)
+        assert result.reason == f"nested deeper than {MAX_NESTING} levels"
+        assert result.raw == line
+
+    def test_nesting_up_to_the_limit_is_kept(self) -> None:
+        line = '{"a": ' + "[" * (MAX_NESTING - 1) + "]" * (MAX_NESTING - 1) + "}"
+        assert not isinstance(parse_record(line), Rejected)
+
+    def test_deep_objects_count_like_arrays(self) -> None:
+        line = '{"a": ' * (MAX_NESTING + 1) + "1" + "}" * (MAX_NESTING + 1)
+        assert isinstance(parse_record(line), Rejected)
+        assert not isinstance(parse_record('{"a": ' * MAX_NESTING + "1" + "}" * MAX_NESTING), Rejected)
+
+    def test_wide_array_is_kept(self) -> None:
+        record = parse_record('{"many": [' + ",".join(["1"] * 100_000) + "]}")
+        assert not isinstance(record, Rejected)
+        assert len(record["many"]) == 100_000
 
 
 class TestFlatten:
