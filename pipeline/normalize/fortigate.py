@@ -24,7 +24,7 @@ from pipeline.normalize.sourcetype import SourceType
 from pipeline.normalize.urls import split_url_original
 
 __all__ = ["SOURCES", "prepare_fortigate", "finish_fgt_traffic", "finish_fgt_utm", "finish_fgt_event",
-           "zone_offset", "parse_fortigate_syslog", "SYSLOG_HOSTNAME", "SYSLOG_TIMESTAMP"]
+           "zone_offset", "parse_fortigate_syslog", "SYSLOG_HOSTNAME"]
 
 # redirect: a DNS filter answered a blocked name with the block portal's address
 _DENIED_ACTIONS = frozenset({"deny", "denied", "blocked", "block", "dropped", "drop", "reset",
@@ -42,15 +42,13 @@ _NOTHING = {"source.geo.country_name": "Reserved", "destination.geo.country_name
 # service/app "udp/5353" is a port FortiOS could not name, not an application protocol: kept under botes.
 _PORT_ONLY = re.compile(r"^(?:tcp|udp|sctp|icmp6?|ip)/\d+$", re.IGNORECASE)
 _UNNAMED = {"network.protocol": "botes.network.service", "network.application": "botes.application.name"}
-# The RFC 5424 header's fields, as parse_fortigate_syslog names them in the record (FortiOS never uses these keys).
+# Keys applied last, in this order, so the most trustworthy one wins when a record has several:
+# the vendor's own action over Splunk's CIM action, and eventtime (epoch, UTC) over date+time over _time.
+_LAST = ("action", "vendor_action", "_time", "time", "eventtime")
+# The RFC 5424 header's host name, as parse_fortigate_syslog names it in the record (FortiOS has no such key).
 SYSLOG_HOSTNAME = "syslog_hostname"
-SYSLOG_TIMESTAMP = "syslog_timestamp"
-# Keys applied last, in this order, so the most trustworthy one wins when a record has several: the vendor's
-# own action over Splunk's CIM action, and eventtime (epoch, UTC) over date+time over _time over the time in
-# the syslog header (which a forwarder such as FortiAnalyzer may have written).
-_LAST = ("action", "vendor_action", SYSLOG_TIMESTAMP, "_time", "time", "eventtime")
 # <PRI>VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA, then the key=value message
-_RFC5424 = re.compile(r"^\s*<\d{1,3}>\d{1,2} (?P<timestamp>\S+) (?P<hostname>\S+) \S+ \S+ \S+ "
+_RFC5424 = re.compile(r"^\s*<\d{1,3}>\d{1,2} \S+ (?P<hostname>\S+) \S+ \S+ \S+ "
                       r"(?:-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: |$)")
 _DIRECTIONS = {"outgoing": "outbound", "incoming": "inbound"}
 _ECS_DIRECTIONS = frozenset({"ingress", "egress", "inbound", "outbound", "internal", "external", "unknown"})
@@ -87,21 +85,20 @@ def _last_wins_order(flat: dict[str, Any]) -> dict[str, Any]:
 
 def parse_fortigate_syslog(line: str) -> dict[str, str]:
     """The ``key=value`` pairs of a FortiGate line; an RFC 5424 header (FortiOS ``set format rfc5424``, or a
-    FortiManager/FortiAnalyzer forwarding the log) adds its host and time as ``syslog_hostname`` and
-    ``syslog_timestamp`` (``-``, RFC 5424's "no value", adds nothing)."""
+    FortiManager/FortiAnalyzer forwarding the log) adds its host name as ``syslog_hostname`` (``-``, RFC 5424's
+    "no value", adds nothing). The header's time is not used: FortiOS puts eventtime in the message."""
     header = _RFC5424.match(line)
     if header is None:
         return parse_fortigate_kv(line)
     record = parse_fortigate_kv(line[header.end():])
-    for key, value in ((SYSLOG_HOSTNAME, header["hostname"]), (SYSLOG_TIMESTAMP, header["timestamp"])):
-        if value != "-":
-            record.setdefault(key, value)
+    if header["hostname"] != "-":
+        record.setdefault(SYSLOG_HOSTNAME, header["hostname"])
     return record
 
 
 def _split_address_list(flat: dict[str, Any]) -> None:
     addresses = flat.get("ipaddr")  # DNS logs: every address of the answer, "192.0.2.1, 192.0.2.2"
-    if isinstance(addresses, str) and "," in addresses:
+    if isinstance(addresses, str):  # ECS dns.resolved_ip is an array, even of one address
         flat["ipaddr"] = [part.strip() for part in addresses.split(",") if part.strip()]
 
 
