@@ -1,21 +1,26 @@
 """pipeline.normalize.fortigate and fortigate_kv: FortiGate key=value lines, time, and ECS derivations.
 
 The real lines come from tests/data/fortigate/ (see its README for provenance: BSD-3-Clause samples of
-the fortios-syslog project). Every other record here is SYNTHETIC, written for these tests.
+the fortios-syslog project, Apache-2.0 samples of Cribl's FortiGate pack); synthetic.log there and every other
+record here is SYNTHETIC, written for these tests.
 """
 
 from __future__ import annotations
 
 import json
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import tldextract
 
 from pipeline.events import Event, Rejected, get_path, iter_leaves
-from pipeline.normalize import Normalizer
+from pipeline.normalize import Normalizer, domains
+from pipeline.normalize.domains import DomainParts, domain_parts
 from pipeline.normalize.ecs import ecs_schema
-from pipeline.normalize.fortigate import prepare_fortigate, zone_offset
+from pipeline.normalize.fortigate import parse_fortigate_syslog, prepare_fortigate, zone_offset
 from pipeline.normalize.fortigate_kv import parse_fortigate_kv
 from pipeline.normalize.network import ecs_mac
 from pipeline.normalize.normalizer import ERRORS_FIELD
@@ -36,6 +41,13 @@ def normalizer() -> Normalizer:
 def from_kv(normalizer: Normalizer, line: str, source_type: str) -> Event:
     """The brief's end-to-end path: parse the key=value line, then the normaliser's record step."""
     return normalizer.normalize_record(parse_fortigate_kv(line), SOURCE_TYPES[source_type], line)
+
+
+def from_line(normalizer: Normalizer, line: str, source_type: str) -> Event:
+    """A raw syslog line as the normaliser reads it (the RFC 5424 header included)."""
+    result = normalizer.normalize_line(line, source_type)
+    assert not isinstance(result, Rejected), result
+    return result
 
 
 def from_json(normalizer: Normalizer, record: dict[str, Any], source_type: str) -> Event:
@@ -123,7 +135,9 @@ REAL_SESSIONS = [
     ("utm.log", 2, "192.0.2.3", 52992, "192.0.2.54", 80, "tcp", "6", "passthrough", "2019-11-18T14:11:35.000Z"),
     ("utm.log", 3, "192.0.2.16", 3490, "192.0.2.43", 38881, "tcp", "100", "pass", "2026-02-05T18:52:35.386Z"),
 ]
-_TYPE_OF_FILE = {"traffic.log": "fgt_traffic", "utm.log": "fgt_utm", "event.log": "fgt_event"}
+_TYPE_OF_FILE = {"traffic.log": "fgt_traffic", "utm.log": "fgt_utm", "event.log": "fgt_event", "admin.log": "fgt_event"}
+# synthetic.log, line by line (see tests/data/fortigate/README.md)
+SYNTHETIC_TYPES = ["fgt_utm", "fgt_utm", "fgt_utm", "fgt_utm", "fgt_event", "fgt_event", "fgt_traffic"]
 
 
 class TestRealLines:
@@ -222,8 +236,10 @@ class TestRealLines:
     def test_app_control(self, normalizer: Normalizer) -> None:
         event = from_kv(normalizer, sample_lines("utm.log")[3], "fgt_utm")  # utm_signature_B (quoted IPs)
         assert event["network"]["application"] == "ssl"
-        assert event["botes"]["application"] == {"id": "15895", "list": "Foo_AP", "category": "Network.Service",
-                                                 "risk": "elevated"}
+        assert event["botes"]["application"] == {"id": "15895", "category": "Network.Service", "risk": "elevated"}
+        # applist names the application control sensor, the profile of app-ctrl logs; policytype is not a ruleset
+        assert event["rule"] == {"id": "100", "uuid": "6b144aca-5e1e-51ed-493d-116a876ba80d", "ruleset": "Foo_AP"}
+        assert event["botes"]["rule"] == {"policy_type": "policy"}
         assert event["event"]["kind"] == "event"
         assert "geo" not in event["source"] and "geo" not in event["destination"]
 
@@ -250,6 +266,202 @@ class TestRealLines:
         assert event["event"]["action"] == "DNS-no-domain"
         assert event["botes"]["log"]["sn"] == "FP220FTF50814936"
         assert "outcome" not in event["event"]
+
+
+# --- observer, users, outcome (issue 17) ----------------------------------------------------------------
+
+def synthetic(index: int) -> Event:
+    line = sample_lines("synthetic.log")[index]
+    return from_line(Normalizer(), line, SYNTHETIC_TYPES[index])
+
+
+class TestObserverNames:
+    def test_devname_is_the_observer_name_and_host_name(self, normalizer: Normalizer) -> None:
+        event = from_kv(normalizer, sample_lines("traffic.log")[4], "fgt_traffic")  # traffic_forward_G
+        assert (event["observer"]["name"], event["observer"]["hostname"]) == ("fgt_ny_0", "fgt_ny_0")
+
+    def test_a_botes_record_with_devname(self, normalizer: Normalizer) -> None:
+        for source_type in ("fgt_traffic", "fgt_utm", "fgt_event"):
+            event = from_json(normalizer, {"devname": "gotham-fw01"}, source_type)
+            assert (event["observer"]["name"], event["observer"]["hostname"]) == ("gotham-fw01", "gotham-fw01")
+
+    def test_the_rfc5424_header_host_when_there_is_no_devname(self) -> None:
+        event = synthetic(6)  # FortiOS "rfc5424" format: no devname, no date/time in the message
+        assert (event["observer"]["name"], event["observer"]["hostname"], event["@timestamp"]) == (
+            "FGT-BRANCH-07", "FGT-BRANCH-07", "2024-03-12T09:31:40.512Z")  # the time is still eventtime's
+        assert event["log"]["syslog"] == {"hostname": "FGT-BRANCH-07"}
+        assert "FGT-BRANCH-07" in event["related"]["hosts"]
+
+    def test_devname_wins_over_the_header_host(self, normalizer: Normalizer) -> None:
+        line = '<134>1 2024-03-12T09:40:11Z faz.example.com - - - - devname="FGT-A" logid="0100032001" type="event"'
+        event = from_line(normalizer, line, "fgt_event")
+        assert (event["observer"]["name"], event["observer"]["hostname"]) == ("FGT-A", "FGT-A")
+        assert event["log"]["syslog"]["hostname"] == "faz.example.com"
+
+
+class TestRfc5424Header:
+    def test_host_name_and_message(self) -> None:
+        line = '<189>1 2024-03-12T09:31:40Z FGT-1 - - - - eventtime=1 logid="0000000013" type="traffic"'
+        assert parse_fortigate_syslog(line) == {"eventtime": "1", "logid": "0000000013", "type": "traffic",
+                                                "syslog_hostname": "FGT-1"}
+
+    def test_structured_data_is_not_taken_for_fortigate_fields(self) -> None:
+        line = ('<134>1 2024-03-12T09:40:11.003+01:00 fmg.example.com fmgd 812 ID47 '
+                '[origin ip="192.0.2.9" software="x\\]y"][meta sequenceId="7"] device_id=FMG-1 log_id=0031040026')
+        assert parse_fortigate_syslog(line) == {"device_id": "FMG-1", "log_id": "0031040026",
+                                                "syslog_hostname": "fmg.example.com"}
+
+    def test_nil_host_name_and_structured_data(self) -> None:
+        assert parse_fortigate_syslog('<134>1 - - - - - [x a="1"] devname=fw') == {"devname": "fw"}
+
+
+class TestEventUsersAndOutcome:
+    def test_real_admin_login(self, normalizer: Normalizer) -> None:
+        event = from_kv(normalizer, sample_lines("admin.log")[0], "fgt_event")  # Cribl pack, login over SSH
+        authentication = (event["event"]["category"], event["event"]["type"], event["event"]["outcome"])
+        assert (event["user"], event["source"], authentication, event["related"]["user"]) == (
+            {"name": "admin"}, {"ip": "192.168.56.254", "user": {"name": "admin"}},
+            (["authentication"], ["start"], "success"), ["admin"])
+
+    def test_failed_admin_login_over_ssh(self) -> None:
+        event = synthetic(4)
+        assert (event["user"], event["event"]["outcome"], event["source"]["ip"]) == (
+            {"name": "admin"}, "failure", "203.0.113.77")
+
+    def test_a_masked_address_in_ui_is_not_an_address(self, normalizer: Normalizer) -> None:
+        event = from_kv(normalizer, sample_lines("admin.log")[1], "fgt_event")  # ui=ssh(x.x.x.x), no srcip
+        assert (event["user"], event["source"]) == ({"name": "fortiguard-it"}, {"user": {"name": "fortiguard-it"}})
+
+    def test_src_user_fills_user_name(self, normalizer: Normalizer) -> None:
+        event = from_json(normalizer, {"subtype": "user", "src_user": "bob.smith"}, "fgt_event")
+        assert (event["user"], event["source"]["user"]) == ({"name": "bob.smith"}, {"name": "bob.smith"})
+
+    @pytest.mark.parametrize(("record", "outcome"), [
+        ({"subtype": "vpn", "action": "ssl-login-fail"}, "failure"),
+        ({"subtype": "system", "action": "ssh-login-failed", "user": "root"}, "failure"),
+        ({"subtype": "user", "action": "authentication", "authmsg": "Authentication failed: bad password"}, "failure"),
+        ({"subtype": "user", "action": "authentication", "authmsg": "Authentication successful"}, "success"),
+    ])
+    def test_outcome_from_action_and_authmsg(self, normalizer: Normalizer, record: dict[str, str],
+                                             outcome: str) -> None:
+        assert from_json(normalizer, {"type": "event", **record}, "fgt_event")["event"]["outcome"] == outcome
+
+    def test_forwarded_fortimanager_login(self) -> None:
+        event = synthetic(5)  # RFC 5424 header, FortiManager field spellings, no devname
+        assert event["observer"] == {"serial_number": "FMG-VM0000000001", "name": "fmg-hq.example.com",
+                                     "hostname": "fmg-hq.example.com", "vendor": "Fortinet", "product": "FortiGate",
+                                     "type": "firewall"}
+        assert event["event"]["code"] == "0031040026"
+        assert event["source"] == {"ip": "192.0.2.45", "port": 52311, "user": {"name": "jdoe"}}
+        assert event["user"] == {"name": "jdoe"}
+        assert event["log"] == {"level": "information", "syslog": {"hostname": "fmg-hq.example.com"}}
+        assert event["botes"]["source"]["user"]["interface"] == "GUI(192.0.2.45)"
+        assert "unmapped" not in event["botes"]
+        assert event["related"] == {"hosts": ["fmg-hq.example.com"], "user": ["jdoe"], "ip": ["192.0.2.45"]}
+
+    def test_userfrom_address_without_remote_ip(self, normalizer: Normalizer) -> None:
+        event = from_json(normalizer, {"user": "api-admin", "userfrom": "JSON(2001:db8::7)"}, "fgt_event")
+        assert event["source"] == {"ip": "2001:db8::7", "user": {"name": "api-admin"}}
+
+
+# --- UTM: profile, DNS, VoIP (issue 17) -----------------------------------------------------------------
+
+class TestUtmProfileDnsVoip:
+    def test_the_profile_is_the_ruleset(self, normalizer: Normalizer) -> None:
+        event = from_kv(normalizer, sample_lines("utm.log")[0], "fgt_utm")  # utm_webfilter_A, profile="my-profile"
+        assert event["rule"] == {"id": "6", "ruleset": "my-profile"}
+        assert "profile" not in event["botes"]["threat"]
+
+    def test_ips_ruleset_is_the_sensor_not_the_policy_type(self) -> None:
+        event = synthetic(3)
+        assert event["rule"]["ruleset"] == "ips-dmz"
+        assert event["botes"]["rule"] == {"policy_type": "policy"}
+
+    def test_dns_answer(self) -> None:
+        event = synthetic(0)
+        assert event["dns"] == {"id": "40123", "resolved_ip": ["203.0.113.10", "203.0.113.11"],
+                                "question": {"name": "www.east.example.co.uk", "type": "A", "class": "IN",
+                                             "registered_domain": "example.co.uk", "top_level_domain": "co.uk",
+                                             "subdomain": "www.east"}}
+        assert event["botes"]["dns"] == {"question": {"type_value": 1}}
+        assert event["rule"]["ruleset"] == "dns-corp"
+        assert event["related"]["hosts"] == ["FGT-EDGE-01", "www.east.example.co.uk"]
+        assert event["related"]["ip"][-2:] == ["203.0.113.10", "203.0.113.11"]
+        assert event["botes"]["unmapped"] == {"vd": "root"}  # qname, qtype, xid, ipaddr all have a home
+
+    def test_blocked_dns_name(self) -> None:
+        event = synthetic(1)  # one answer address; .example is no public suffix
+        assert event["dns"]["resolved_ip"] == ["2001:db8::5"]
+        assert event["dns"]["question"] == {"name": "update.malware-c2.example", "type": "AAAA", "class": "IN"}
+        assert (event["event"]["kind"], event["event"]["type"]) == ("alert", ["info", "denied"])
+
+    def test_voip_call(self) -> None:
+        event = synthetic(2)
+        assert (event["source"], event["destination"]) == ({"ip": "192.0.2.40", "port": 5060},
+                                                           {"ip": "198.51.100.60", "port": 5060})
+        assert event["rule"] == {"id": "9", "ruleset": "voip-default"}
+        assert event["observer"]["ingress"] == {"interface": {"name": "port12"}}
+        assert event["observer"]["egress"] == {"interface": {"name": "port11"}}
+        assert event["network"]["protocol"] == "sip"
+        assert event["botes"]["network"]["session"]["id"] == "18975"
+        assert event["event"]["type"] == ["info", "allowed"]  # action="permit"
+
+    def test_every_synthetic_line_is_clean_ecs(self) -> None:
+        schema = ecs_schema()
+        for index in range(len(SYNTHETIC_TYPES)):
+            event = synthetic(index)
+            assert get_path(event, ERRORS_FIELD) is None, (index, get_path(event, ERRORS_FIELD))
+            assert not [path for path, _ in iter_leaves(event) if not schema.is_allowed(path)]
+            assert event["observer"]["name"] == event["observer"]["hostname"]
+
+
+# --- DNS name parts (tldextract, offline) ---------------------------------------------------------------
+
+class TestDomainParts:
+    @pytest.mark.parametrize(("name", "parts"), [
+        ("www.example.com", DomainParts("example.com", "com", "www")),
+        ("WWW.East.Example.co.uk.", DomainParts("example.co.uk", "co.uk", "www.east")),
+        ("example.com", DomainParts("example.com", "com", "")),
+        ("_ldap._tcp.dc._msdcs.example.org", DomainParts("example.org", "org", "_ldap._tcp.dc._msdcs")),
+    ])
+    def test_parts(self, name: str, parts: DomainParts) -> None:
+        assert domain_parts(name) == parts
+
+    @pytest.mark.parametrize("name", ["localhost", "fileserver.corp", "192.0.2.1", "2001:db8::1", "", "com",
+                                      "4.3.2.1.in-addr.arpa"])
+    def test_no_registered_domain(self, name: str) -> None:
+        assert domain_parts(name) is None
+
+
+@pytest.fixture
+def network_attempts(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
+    """Every name lookup or connection the code under test tries, refused (so nothing leaves the machine)."""
+    attempts: list[object] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        attempts.append(args)
+        raise OSError("network closed by the test")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    yield attempts
+
+
+def test_dns_name_parts_need_no_network_and_write_no_cache(network_attempts: list[object], tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("TLDEXTRACT_CACHE", str(tmp_path / "tldextract"))
+    domains._offline_extractor.cache_clear()  # build the extractor afresh, under the test's guard
+    assert domain_parts("www.example.co.uk") == DomainParts("example.co.uk", "co.uk", "www")
+    assert network_attempts == []
+    assert list(tmp_path.rglob("*")) == []
+
+
+def test_the_no_network_check_catches_a_fetching_extractor(network_attempts: list[object], tmp_path: Path) -> None:
+    # the check above fails for tldextract's default configuration, which fetches the live list first
+    tldextract.TLDExtract(cache_dir=str(tmp_path))("www.example.co.uk")
+    assert network_attempts != []
 
 
 # --- time -----------------------------------------------------------------------------------------------

@@ -57,7 +57,8 @@ def expected_fgt_event(line: str) -> dict[str, Any]:
         # date + time + tz joined; 11:22:33 at UTC-7 is 18:22:33 UTC
         "@timestamp": "2016-08-10T18:22:33.000Z",
         "observer": {
-            "hostname": "gotham-fw01",                     # devname
+            "name": "gotham-fw01",                         # devname
+            "hostname": "gotham-fw01",                     # devname, copied by finish_fgt_traffic
             "serial_number": "FGT60D4614044725",           # devid (override)
             "ingress": {"interface": {"name": "internal"}},  # srcintf (override)
             "egress": {"interface": {"name": "wan1"}},     # dstintf (override)
