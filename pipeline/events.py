@@ -6,10 +6,11 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["Event", "Target", "Found", "NotFound", "Failed", "Outcome", "Rejected", "document_id", "get_path",
-           "set_path", "remove_path", "iter_leaves"]
+           "set_path", "set_at", "split_path", "remove_path", "iter_leaves"]
 
 # An event stays in its wire form, ECS JSON as a dict, so the hot path never converts it twice.
 Event = dict[str, Any]
@@ -79,9 +80,15 @@ def document_id(event: Event) -> str:
     return hashlib.blake2b(f"{dataset}\n{original}".encode(), digest_size=16).hexdigest()
 
 
-def set_path(event: Event, path: str, value: Any) -> None:
-    """``set_path(e, "source.geo.city_name", v)`` creates the nested objects it needs."""
+@lru_cache(maxsize=8192)  # the same few hundred field paths, event after event
+def split_path(path: str) -> tuple[tuple[str, ...], str]:
+    """``"source.geo.city_name"`` -> ``(("source", "geo"), "city_name")``."""
     *parents, leaf = path.split(".")
+    return tuple(parents), leaf
+
+
+def set_at(event: Event, parents: tuple[str, ...], leaf: str, value: Any) -> None:
+    """``set_path`` for a path already split (``split_path``): creates the nested objects it needs."""
     node = event
     for part in parents:
         child = node.get(part)
@@ -89,6 +96,12 @@ def set_path(event: Event, path: str, value: Any) -> None:
             child = node[part] = {}
         node = child
     node[leaf] = value
+
+
+def set_path(event: Event, path: str, value: Any) -> None:
+    """``set_path(e, "source.geo.city_name", v)`` creates the nested objects it needs."""
+    parents, leaf = split_path(path)
+    set_at(event, parents, leaf, value)
 
 
 def remove_path(event: Event, path: str) -> None:
@@ -105,12 +118,13 @@ def remove_path(event: Event, path: str) -> None:
 
 
 def get_path(event: Event, path: str) -> Any:
+    parents, leaf = split_path(path)
     node: Any = event
-    for part in path.split("."):
+    for part in parents:
+        node = node.get(part)
         if not isinstance(node, dict):
             return None
-        node = node.get(part)
-    return node
+    return node.get(leaf)
 
 
 def iter_leaves(event: Event, prefix: str = "") -> Iterator[tuple[str, Any]]:

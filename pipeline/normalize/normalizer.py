@@ -6,10 +6,10 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipeline.events import Event, Rejected, set_path
-from pipeline.normalize.convert import ConversionError, convert
+from pipeline.events import Event, Rejected, set_at, split_path
 from pipeline.normalize.ecs import ecs_schema
-from pipeline.normalize.maps import FieldSpec, FieldTable, load_field_table
+from pipeline.normalize.maps import load_field_table
+from pipeline.normalize.plan import UNMAPPED, FieldPlan
 from pipeline.normalize.records import flatten, parse_record
 from pipeline.normalize.related import related_fields
 from pipeline.normalize.sources import SOURCE_TYPES, SourceType, resolve_source_type
@@ -17,16 +17,29 @@ from pipeline.normalize.sources import SOURCE_TYPES, SourceType, resolve_source_
 __all__ = ["Normalizer", "ECS_VERSION", "UNMAPPED", "ERRORS_FIELD"]
 
 ECS_VERSION = ecs_schema().version
-UNMAPPED = "botes.unmapped"        # original fields the table has no home for, kept under their name
 ERRORS_FIELD = "botes.normalize.errors"  # values that could not take their ECS type (raw kept in event.original)
+_ERRORS_AT = split_path(ERRORS_FIELD)
+_ORIGINAL_AT, _DATASET_AT, _MODULE_AT, _ECS_VERSION_AT = (
+    split_path(path) for path in ("event.original", "event.dataset", "event.module", "ecs.version"))
+
+
+def _utf8(line: bytes) -> str | None:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:  # parse_record says why
+        return None
 
 
 class Normalizer:
-    """Loads the field tables once; ``normalize_line`` is then pure."""
+    """Compiles the field tables once (``FieldPlan``); ``normalize_line`` is then pure."""
 
     def __init__(self, default_timezone: str = "UTC") -> None:
-        self._tables: dict[str, FieldTable] = {name: load_field_table(name) for name in SOURCE_TYPES}
         self._tz: tzinfo = ZoneInfo(default_timezone)
+        self._plans: dict[str, FieldPlan] = {name: FieldPlan(load_field_table(name), self._tz)
+                                             for name in SOURCE_TYPES}
+        self._observers: dict[str, list[tuple[tuple[str, ...], str, str]]] = {
+            name: [(*split_path(f"observer.{key}"), value) for key, value in source.observer.items()]
+            for name, source in SOURCE_TYPES.items()}
 
     def normalize_line(self, line: str | bytes, source_type: str, location: str | None = None
                        ) -> Event | Rejected:
@@ -37,53 +50,35 @@ class Normalizer:
             text = line if isinstance(line, str) else line.decode("utf-8", "replace")
             return Rejected(f"unknown source type {source_type!r} (known: {known})", text,
                             source_type, location)
-        record = parse_record(line)
+        decoded = line if isinstance(line, str) else _utf8(line)
+        record = parse_record(line if decoded is None else decoded)
         if isinstance(record, Rejected) and source.parse_raw is not None and not record.reason.startswith("not UTF-8"):
             record = source.parse_raw(record.raw) or record
         if isinstance(record, Rejected):
             return Rejected(record.reason, record.raw, source.name, location)
-        original = line if isinstance(line, str) else line.decode("utf-8")
-        return self.normalize_record(record, source, original.rstrip("\r\n"))
+        assert decoded is not None  # parse_record rejects a line that is not UTF-8
+        return self.normalize_record(record, source, decoded.rstrip("\r\n"))
 
     def normalize_record(self, record: dict[str, Any], source: SourceType, original: str) -> Event:
-        table = self._tables[source.name]
         event: Event = {}
         errors: list[str] = []
-        for key, value in source.prepare(flatten(record)).items():
-            if value is None or value == "" or value == []:
-                continue
-            spec = table.get(key) or table.get(key.replace("{}", "")) or table.get(f"{key}{{}}")
-            if "{}" in key and not isinstance(value, list):
-                value = [value]  # a Splunk multi-value field (name{}, ports{}.port) is an array even with one value
-            if spec is None:
-                set_path(event, f"{UNMAPPED}.{key.replace('{}', '')}", value)
-                continue
-            self._apply(event, spec, value, errors)
+        self._plans[source.name].apply(event, source.prepare(flatten(record)), errors)
         self._add_common_fields(event, source, original, errors)
         source.finish(event)
         for kind, values in related_fields(event).items():
-            set_path(event, f"related.{kind}", values)
+            set_at(event, ("related",), kind, values)
         if errors:
-            set_path(event, ERRORS_FIELD, errors)
+            set_at(event, *_ERRORS_AT, errors)
         return event
-
-    def _apply(self, event: Event, spec: FieldSpec, value: Any, errors: list[str]) -> None:
-        if spec.type == "object":
-            set_path(event, spec.ecs, value)
-            return
-        try:
-            set_path(event, spec.ecs, convert(value, spec.type, self._tz))
-        except ConversionError as exc:
-            errors.append(f"{spec.original} -> {spec.ecs}: {exc}")
 
     def _add_common_fields(self, event: Event, source: SourceType, original: str,
                            errors: list[str]) -> None:
         if "@timestamp" not in event:
             errors.append("no event time found; @timestamp is the time the event was read")
             event["@timestamp"] = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        set_path(event, "event.original", original)
-        set_path(event, "event.dataset", source.name)
-        set_path(event, "event.module", source.module)
-        for key, value in source.observer.items():
-            set_path(event, f"observer.{key}", value)
-        set_path(event, "ecs.version", ECS_VERSION)
+        set_at(event, *_ORIGINAL_AT, original)
+        set_at(event, *_DATASET_AT, source.name)
+        set_at(event, *_MODULE_AT, source.module)
+        for parents, leaf, value in self._observers[source.name]:
+            set_at(event, parents, leaf, value)
+        set_at(event, *_ECS_VERSION_AT, ECS_VERSION)

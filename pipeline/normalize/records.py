@@ -31,7 +31,8 @@ def parse_record(line: str | bytes) -> dict[str, Any] | Rejected:
         return Rejected(f"nested deeper than {MAX_NESTING} levels", line)
     if not isinstance(record, dict):
         return Rejected(f"not a JSON object but a {type(record).__name__}", line)
-    if _nested_deeper_than(record, MAX_NESTING):
+    # Each level of nesting opens a bracket: a line with few of them cannot nest deeply (the usual case).
+    if line.count("{") + line.count("[") > MAX_NESTING and _nested_deeper_than(record, MAX_NESTING):
         return Rejected(f"nested deeper than {MAX_NESTING} levels", line)
     return record
 
@@ -52,10 +53,13 @@ def _nested_deeper_than(record: dict[str, Any], limit: int) -> bool:
 def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested objects become dotted keys, so ``{"alert": {"id": 1}}`` and ``{"alert.id": 1}`` are the same."""
     flat: dict[str, Any] = {}
-    for key, value in record.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            flat.update(flatten(value, f"{path}."))
-        else:
-            flat[path] = value
+    _flatten_into(flat, record, prefix)
     return flat
+
+
+def _flatten_into(flat: dict[str, Any], record: dict[str, Any], prefix: str) -> None:
+    for key, value in record.items():
+        if isinstance(value, dict) and value:
+            _flatten_into(flat, value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}" if prefix else key] = value
