@@ -42,14 +42,29 @@ DEFAULT_INTERNAL = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0
 
 
 class AddressClassifier:
-    """Scope of an address; ``extra_internal`` adds public ranges a site uses inside."""
+    """Scope of an address; ``extra_internal`` adds public ranges a site uses inside.
 
-    def __init__(self, extra_internal: Iterable[str] = ()) -> None:
+    Each address's scope is decided once and remembered (up to ``max_remembered`` addresses, then the memory
+    starts over): a few addresses make most events, and every enricher asks for each event's addresses."""
+
+    def __init__(self, extra_internal: Iterable[str] = (), max_remembered: int = 65536) -> None:
         self._internal: tuple[IPNetwork, ...] = tuple(
             ipaddress.ip_network(net, strict=False) for net in (*DEFAULT_INTERNAL, *extra_internal)
         )
+        self._scopes: dict[str, Scope] = {}
+        self._max_remembered = max_remembered
 
     def scope(self, value: object) -> Scope:
+        if not isinstance(value, str):
+            return Scope.OTHER
+        scope = self._scopes.get(value)
+        if scope is None:
+            if len(self._scopes) >= self._max_remembered:
+                self._scopes.clear()
+            scope = self._scopes[value] = self._decide(value)
+        return scope
+
+    def _decide(self, value: str) -> Scope:
         address = parse_ip(value)
         if address is None:
             return Scope.OTHER

@@ -61,6 +61,16 @@ class CachedEnricher(EnricherWrapper):
     async def lookup(self, value: str) -> Outcome:
         return (await self.lookup_many([value]))[value]
 
+    def answer_now(self, values: Sequence[str]) -> dict[str, Outcome] | None:
+        """Every value's cached outcome from the in-process tier, without I/O; None if one is not there.
+        The outcomes are shared with every other event that asked: read-only (``merge_into`` copies)."""
+        get_decoded_many = getattr(self._cache, "get_decoded_many", None)
+        if get_decoded_many is None:
+            return None
+        outcomes: list[Outcome] | None = get_decoded_many(
+            [cache_key(self._prefix, self.name, value) for value in values], decode_outcome)
+        return None if outcomes is None else dict(zip(values, outcomes, strict=True))
+
     async def lookup_many(self, values: Sequence[str]) -> dict[str, Outcome]:
         """Each distinct value's outcome: one batched cache read, then one shared call per missing value."""
         keys = {value: cache_key(self._prefix, self.name, value) for value in dict.fromkeys(values)}

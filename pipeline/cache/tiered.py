@@ -10,11 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import TypeVar
 
 from pipeline.cache.base import Cache, CacheStats, remaining_seconds
 from pipeline.cache.memory import MemoryCache
 
 __all__ = ["TieredCache"]
+
+T = TypeVar("T")
 
 
 class TieredCache:
@@ -40,6 +43,13 @@ class TieredCache:
         hits = sum(value is not None for value in found.values())
         self.stats.hits += hits
         self.stats.misses += len(found) - hits
+        return found
+
+    def get_decoded_many(self, keys: Sequence[str], decode: Callable[[str], T]) -> list[T] | None:
+        """The near tier's values of ``keys``, decoded, all or nothing (``MemoryCache.get_decoded_many``)."""
+        found = self.near.get_decoded_many(keys, decode)
+        if found is not None:
+            self.stats.hits += len(found)
         return found
 
     async def set(self, key: str, value: str, ttl: timedelta) -> None:

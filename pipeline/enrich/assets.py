@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import ipaddress
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +101,13 @@ class AssetsEnricher:
         return address_targets(event, self._classifier, Scope.INTERNAL)
 
     async def lookup(self, value: str) -> Outcome:
+        return self._answer(value)
+
+    def answer_now(self, values: Sequence[str]) -> dict[str, Outcome]:
+        """A local table: every value is answered at once."""
+        return {value: self._answer(value) for value in values}
+
+    def _answer(self, value: str) -> Outcome:
         asset = self._table.get().find(value)
         return Found(asset) if asset is not None else NotFound()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
@@ -11,7 +11,8 @@ from typing import Any, Protocol
 from pipeline.addresses import AddressClassifier, Scope
 from pipeline.events import Event, Found, Outcome, Target, get_path
 
-__all__ = ["Enricher", "ADDRESS_FIELDS", "HASH_FIELDS", "address_targets", "hash_targets", "retry_after_seconds",
+__all__ = ["Enricher", "AnswersNow", "answer_now", "ADDRESS_FIELDS", "HASH_FIELDS", "address_targets",
+           "hash_targets", "retry_after_seconds",
            "event_field", "indicator_match", "INDICATOR_MATCH"]
 
 # The ECS field sets whose ``.ip`` an address enricher looks at.
@@ -44,6 +45,24 @@ class Enricher(Protocol):
     async def aclose(self) -> None:
         """Release clients and files."""
         ...
+
+
+class AnswersNow(Protocol):
+    """What a source offers when it can answer without I/O (a local file, the in-process cache tier)."""
+
+    def answer_now(self, values: Sequence[str]) -> dict[str, Outcome] | None:
+        """Every value's outcome if all of them are known in memory right now, else None (nothing was done:
+        ask ``lookup``). Never waits, never calls out."""
+        ...
+
+
+def answer_now(enricher: Enricher, values: Sequence[str]) -> dict[str, Outcome] | None:
+    """The source's in-memory answers for ``values`` (see ``AnswersNow``), or None if it has none for them."""
+    method = getattr(enricher, "answer_now", None)
+    if method is None:
+        return None
+    answers: dict[str, Outcome] | None = method(values)
+    return answers
 
 
 def address_targets(event: Event, classifier: AddressClassifier, scope: Scope) -> Iterable[Target]:

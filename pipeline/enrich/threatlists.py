@@ -18,7 +18,7 @@ import logging
 import re
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
@@ -287,6 +287,8 @@ class ThreatListsEnricher:
             self._lists.append(_List(feed.name or feed.path.stem, indicators))
 
     def targets(self, event: Event) -> Iterable[Target]:
+        if not self._lists:  # nothing to match against
+            return
         for field in ADDRESS_FIELDS:
             value = get_path(event, f"{field}.ip")
             if isinstance(value, str) and _address(value.strip()) is not None:
@@ -298,6 +300,13 @@ class ThreatListsEnricher:
         yield from hash_targets(event)
 
     async def lookup(self, value: str) -> Outcome:
+        return self._answer(value)
+
+    def answer_now(self, values: Sequence[str]) -> dict[str, Outcome]:
+        """In-memory sets: every value is answered at once."""
+        return {value: self._answer(value) for value in values}
+
+    def _answer(self, value: str) -> Outcome:
         # In-memory sets: no await, nothing to time out.
         indicators = self._match(value.strip())
         return Found({"indicators": indicators}) if indicators else NotFound()

@@ -96,3 +96,11 @@ class TestAddressClassifier:
 
     def test_scope_values_are_strings(self) -> None:
         assert [s.value for s in Scope] == ["public", "internal", "other"]
+
+    def test_remembered_scopes_stay_right_past_the_memory_bound(self) -> None:
+        classifier = AddressClassifier(max_remembered=2)
+        values = ["10.0.0.1", "81.2.69.160", "127.0.0.1", "fd00::1", "10.0.0.1", "81.2.69.160"]
+        expected = [Scope.INTERNAL, Scope.PUBLIC, Scope.OTHER, Scope.INTERNAL, Scope.INTERNAL, Scope.PUBLIC]
+        assert [classifier.scope(v) for v in values] == expected
+        assert [classifier.scope(v) for v in values] == expected
+        assert len(classifier._scopes) <= 2

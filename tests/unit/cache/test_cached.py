@@ -308,3 +308,40 @@ def test_a_found_answer_with_its_own_ttl_is_cached_no_longer_than_that() -> None
     now[0] = 31
     asyncio.run(cached.lookup("a"))
     assert ShortLived.calls == 2  # the record's 30 s passed, although the source's ttl is an hour
+
+
+class TestAnswerNow:
+    """The in-process tier answers without I/O, or says it cannot."""
+
+    def test_after_a_lookup_the_answer_is_in_memory(self, cache: MemoryCache) -> None:
+        inner = CountingEnricher({"81.2.69.160": Found({"city": "London"})})
+        cached = wrap(inner, cache)
+        assert cached.answer_now(["81.2.69.160"]) is None  # nothing cached yet: ask lookup
+        lookup(cached, "81.2.69.160")
+        assert cached.answer_now(["81.2.69.160", "81.2.69.160"]) == {"81.2.69.160": Found({"city": "London"})}
+        assert inner.calls == ["81.2.69.160"]
+
+    def test_not_found_and_failed_are_answers_too(self, cache: MemoryCache) -> None:
+        cached = wrap(CountingEnricher({"1.2.3.4": Failed("http 503")}), cache)
+        lookup(cached, "1.2.3.4")
+        lookup(cached, "8.8.8.8")
+        assert cached.answer_now(["1.2.3.4", "8.8.8.8"]) == {"1.2.3.4": Failed("http 503"), "8.8.8.8": NotFound()}
+
+    def test_one_unknown_value_means_no_answer(self, cache: MemoryCache) -> None:
+        cached = wrap(CountingEnricher({}), cache)
+        lookup(cached, "8.8.8.8")
+        assert cached.answer_now(["8.8.8.8", "9.9.9.9"]) is None
+
+    def test_expired_answer_is_not_given(self, cache: MemoryCache, clock: FakeClock) -> None:
+        cached = wrap(CountingEnricher({}), cache)
+        lookup(cached, "8.8.8.8")
+        clock.now += NEGATIVE_TTL.total_seconds()
+        assert cached.answer_now(["8.8.8.8"]) is None
+
+    def test_a_cache_without_an_in_process_tier_never_answers(self) -> None:
+        class FarOnly(MemoryCache):
+            get_decoded_many = None  # type: ignore[assignment]
+
+        cached = CachedEnricher(CountingEnricher({}), FarOnly(), "botes", TTL, NEGATIVE_TTL)
+        lookup(cached, "8.8.8.8")
+        assert cached.answer_now(["8.8.8.8"]) is None

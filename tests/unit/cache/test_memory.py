@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 from pipeline.cache.memory import MemoryCache
@@ -124,3 +125,50 @@ def test_aclose_empties_the_cache() -> None:
     put(cache, "k", "v")
     asyncio.run(cache.aclose())
     assert get(cache, "k") is None
+
+
+class TestGetDecodedMany:
+    """The fast path's read: synchronous, all or nothing, each stored value decoded once."""
+
+    def test_all_present_decoded_once_and_shared(self) -> None:
+        cache = MemoryCache(clock=FakeClock())
+        put(cache, "a", '{"n": 1}')
+        put(cache, "b", '{"n": 2}')
+        decoded: list[str] = []
+
+        def decode(raw: str) -> dict[str, int]:
+            decoded.append(raw)
+            return dict(json.loads(raw))
+
+        first = cache.get_decoded_many(["a", "b"], decode)
+        second = cache.get_decoded_many(["b", "a"], decode)
+        assert first == [{"n": 1}, {"n": 2}]
+        assert second is not None and second[1] is first[0]  # the same object, not decoded again
+        assert decoded == ['{"n": 1}', '{"n": 2}']
+        assert cache.stats.hits == 4
+
+    def test_one_missing_gives_none_and_counts_nothing(self) -> None:
+        cache = MemoryCache(clock=FakeClock())
+        put(cache, "a", "1")
+        assert cache.get_decoded_many(["a", "absent"], int) is None
+        # The caller reads both again through get_many, which counts them: nothing counted twice.
+        assert (cache.stats.hits, cache.stats.misses) == (0, 0)
+
+    def test_expired_is_missing_and_rewritten_value_is_decoded_anew(self) -> None:
+        clock = FakeClock()
+        cache = MemoryCache(clock=clock)
+        put(cache, "k", "1", timedelta(seconds=5))
+        assert cache.get_decoded_many(["k"], int) == [1]
+        put(cache, "k", "2", timedelta(seconds=5))
+        assert cache.get_decoded_many(["k"], int) == [2]
+        clock.advance(5)
+        assert cache.get_decoded_many(["k"], int) is None
+
+    def test_counts_as_a_use_for_the_size_bound(self) -> None:
+        cache = MemoryCache(max_entries=2, clock=FakeClock())
+        put(cache, "a", "1")
+        put(cache, "b", "2")
+        assert cache.get_decoded_many(["a"], int) == [1]  # a is now more recent than b
+        put(cache, "c", "3")
+        assert get(cache, "b") is None
+        assert get(cache, "a") == "1"

@@ -93,3 +93,13 @@ def test_locks_are_the_far_tiers() -> None:
     assert asyncio.run(cache.lock("k:lock", "t", timedelta(seconds=1))) is None  # memory: no shared lock
     asyncio.run(cache.unlock("k:lock", "t"))
     asyncio.run(cache.aclose())
+
+
+def test_decoded_reads_come_from_the_near_tier_only() -> None:
+    cache, near, far, _, _ = tiers()
+    asyncio.run(cache.set("a", "1", timedelta(minutes=1)))
+    asyncio.run(far.set("far-only", "2", timedelta(minutes=1)))
+    assert cache.get_decoded_many(["a"], int) == [1]
+    assert cache.get_decoded_many(["a", "far-only"], int) is None  # the far tier needs I/O: not asked
+    assert far.batches == []
+    assert cache.stats.hits == 1

@@ -158,6 +158,10 @@ class TestEnricher:
     def test_lookup_not_found(self, enricher: AssetsEnricher) -> None:
         assert asyncio.run(enricher.lookup("172.16.0.5")) == NotFound()
 
+    def test_answers_in_memory_as_lookup_does(self, enricher: AssetsEnricher) -> None:
+        values = ["10.10.10.10", "172.16.0.5", "fd00:10::10"]
+        assert enricher.answer_now(values) == {value: asyncio.run(enricher.lookup(value)) for value in values}
+
     def test_fragment_shape(self, enricher: AssetsEnricher) -> None:
         data = {"hostname": "lab-dc01", "criticality": "Critical"}
         assert enricher.fragment(Target("source", "fd00:10::10"), Found(data)) == {

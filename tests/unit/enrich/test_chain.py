@@ -202,3 +202,99 @@ class TestWithRealEnrichers:
         assert event["destination"]["as"] == {"number": 29518, "organization": {"name": "Bredband2 AB"}}
         assert event["destination"]["port"] == 53         # merged, not replaced
         assert get_path(event, FAILURES_FIELD) is None
+
+
+class InMemoryEnricher(TableEnricher):
+    """A local source: answers in memory (``answer_now``); ``lookup`` would work too but is not needed."""
+
+    def __init__(self, name: str, answers: dict[str, Outcome], fields: Iterable[str] = ("source", "destination"),
+                 knows: Iterable[str] | None = None) -> None:
+        super().__init__(name, answers, fields)
+        self.knows = set(knows) if knows is not None else None  # values it can answer without I/O
+        self.answered: list[str] = []
+
+    def answer_now(self, values: list[str]) -> dict[str, Outcome] | None:
+        if self.knows is not None and not set(values) <= self.knows:
+            return None
+        self.answered.extend(values)
+        return {value: self.answers.get(value, NotFound()) for value in values}
+
+
+class GatedEnricher(TableEnricher):
+    """A source with I/O whose lookups all wait at one barrier: they finish only if they run at the same time."""
+
+    def __init__(self, name: str, answers: dict[str, Outcome], barrier: asyncio.Barrier,
+                 fields: Iterable[str] = ("destination",)) -> None:
+        super().__init__(name, answers, fields)
+        self.barrier = barrier
+
+    async def lookup(self, value: str) -> Outcome:
+        self.calls.append(value)
+        await self.barrier.wait()
+        return self.answers.get(value, NotFound())
+
+
+class TestInMemoryPath:
+    def test_a_warm_event_is_enriched_without_the_event_loop(self) -> None:
+        local = InMemoryEnricher("local", {"8.8.8.8": Found({"n": 1}), "10.0.0.1": Failed("broken list")})
+        chain = EnrichmentChain([local])
+        progress = chain.enrich_now(event_with("10.0.0.1", "8.8.8.8"))  # no asyncio.run: nothing awaited
+        event = chain.done(progress)
+        assert event is not None
+        assert event["destination"]["local"] == {"n": 1}
+        assert get_path(event, FAILURES_FIELD) == [{"source": "local", "field": "source.ip", "reason": "broken list"}]
+        assert local.calls == []  # lookup never called
+
+    def test_stops_at_the_first_source_that_needs_io_and_finish_does_the_rest(self) -> None:
+        first = InMemoryEnricher("first", {"8.8.8.8": Found({"a": 1})})
+        second = InMemoryEnricher("second", {"8.8.8.8": Found({"b": 2})}, knows=[])
+        third = InMemoryEnricher("third", {"8.8.8.8": Found({"c": 3})})
+        chain = EnrichmentChain([first, second, third])
+        progress = chain.enrich_now(event_with(destination="8.8.8.8"))
+        assert progress.position == 1 and chain.done(progress) is None
+        event = asyncio.run(chain.finish(progress))
+        assert event["destination"] == {"ip": "8.8.8.8", "port": 53, "first": {"a": 1}, "second": {"b": 2},
+                                        "third": {"c": 3}}
+        assert (first.calls, second.calls) == ([], ["8.8.8.8"])
+
+    def test_same_result_as_one_source_after_the_other(self) -> None:
+        answers = {"8.8.8.8": Found({"x": [1]}), "10.0.0.1": Failed("timeout"), "9.9.9.9": Found({"y": 2})}
+        event = event_with("10.0.0.1", "8.8.8.8")
+        slow = enrich(EnrichmentChain([TableEnricher("a", answers), TableEnricher("b", answers)]),
+                      copy.deepcopy(event))
+        fast = enrich(EnrichmentChain([InMemoryEnricher("a", answers), InMemoryEnricher("b", answers)]),
+                      copy.deepcopy(event))
+        assert fast == slow
+
+    def test_sources_that_need_io_are_looked_up_concurrently(self) -> None:
+        async def run() -> Event:
+            barrier = asyncio.Barrier(2)  # passed only when both lookups are waiting at once
+            chain = EnrichmentChain([GatedEnricher("one", {"8.8.8.8": Found({"a": 1})}, barrier),
+                                     GatedEnricher("two", {"8.8.8.8": Found({"b": 2})}, barrier)])
+            return await asyncio.wait_for(chain.enrich(event_with(destination="8.8.8.8")), timeout=30)
+
+        event = asyncio.run(run())
+        assert event["destination"]["one"] == {"a": 1} and event["destination"]["two"] == {"b": 2}
+
+    def test_a_bug_in_the_in_memory_path_falls_back_to_lookups(self, caplog: pytest.LogCaptureFixture) -> None:
+        class Broken(InMemoryEnricher):
+            def answer_now(self, values: list[str]) -> dict[str, Outcome] | None:
+                raise RuntimeError("bug")
+
+        broken = Broken("broken", {"8.8.8.8": Found({"ok": True})})
+        with caplog.at_level(logging.ERROR, logger="pipeline.enrich.chain"):
+            event = enrich(EnrichmentChain([broken]), event_with(destination="8.8.8.8"))
+        assert event["destination"]["broken"] == {"ok": True}
+        assert broken.calls == ["8.8.8.8"]
+        assert any("broken" in r.getMessage() for r in caplog.records)
+
+    def test_a_shared_answer_is_never_changed_through_an_event(self) -> None:
+        shared = Found({"tags": ["a"], "geo": {"city": "X"}})
+        local = InMemoryEnricher("local", {"8.8.8.8": shared})
+        chain = EnrichmentChain([local])
+        first = enrich(chain, event_with(destination="8.8.8.8"))
+        first["destination"]["local"]["tags"].append("changed")
+        first["destination"]["local"]["geo"]["city"] = "Y"
+        second = enrich(chain, event_with(destination="8.8.8.8"))
+        assert shared.data == {"tags": ["a"], "geo": {"city": "X"}}
+        assert second["destination"]["local"] == {"tags": ["a"], "geo": {"city": "X"}}

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import maxminddb.extension
 import pytest
 
 from pipeline.addresses import AddressClassifier
@@ -101,6 +102,16 @@ class TestLookup:
 
         walk(found(geoip, "81.2.69.160"))
         assert "postal_code" not in found(geoip, "81.2.69.160")["geo"]
+
+
+    def test_answers_in_memory_as_lookup_does(self, geoip: GeoIPEnricher) -> None:
+        values = ["81.2.69.160", "89.160.20.112", "2001:218::1", "8.8.8.8"]
+        assert geoip.answer_now(values) == {value: lookup(geoip, value) for value in values}
+
+    def test_reads_through_maxminddbs_c_extension(self, geoip: GeoIPEnricher) -> None:
+        """The pure-Python reader (maxminddb.MODE_MMAP) is about 7x slower per lookup."""
+        with geoip._city.lease() as reader:
+            assert isinstance(reader._db_reader, maxminddb.extension.Reader)
 
 
 class TestTargets:
