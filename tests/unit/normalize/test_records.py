@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -62,6 +63,18 @@ class TestParseRecord:
         record = parse_record('{"many": [' + ",".join(["1"] * 100_000) + "]}")
         assert not isinstance(record, Rejected)
         assert len(record["many"]) == 100_000
+
+
+    @pytest.mark.parametrize("line", [
+        '{"n": NaN, "m": -Infinity}',                    # not standard JSON, which the standard library reads
+        '{"big": 123456789012345678901234567890}',       # beyond 64 bits
+        '{"s": "\\ud800 lone surrogate"}',               # an escape that is not a character
+        '{"f": 1e400, "g": 0.1, "h": -0.0, "dup": 1, "dup": 2}',
+    ])
+    def test_same_values_as_the_standard_library(self, line: str) -> None:
+        record = parse_record(line)
+        assert isinstance(record, dict)
+        assert repr(record) == repr(json.loads(line))  # repr: NaN != NaN, and -0.0 == 0.0
 
 
 class TestFlatten:
