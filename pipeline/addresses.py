@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from enum import StrEnum
+from functools import lru_cache
 
 __all__ = ["Scope", "AddressClassifier", "parse_ip"]
 
@@ -26,6 +27,11 @@ def parse_ip(value: object) -> IPAddress | None:
     """The address in ``value``, with IPv4-mapped IPv6 unwrapped, or None if it is not one."""
     if not isinstance(value, str):
         return None
+    return _parse_text(value)
+
+
+@lru_cache(maxsize=16384)  # a few addresses make most events; address objects are immutable, so shared
+def _parse_text(value: str) -> IPAddress | None:
     try:
         address = ipaddress.ip_address(value.strip())
     except ValueError:

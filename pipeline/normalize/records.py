@@ -52,6 +52,8 @@ def _nested_deeper_than(record: dict[str, Any], limit: int) -> bool:
 
 def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested objects become dotted keys, so ``{"alert": {"id": 1}}`` and ``{"alert.id": 1}`` are the same."""
+    if not prefix and dict not in map(type, record.values()):
+        return dict(record)  # already flat, as most records are
     flat: dict[str, Any] = {}
     _flatten_into(flat, record, prefix)
     return flat
