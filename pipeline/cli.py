@@ -350,6 +350,47 @@ def logstash(
     err.print(f"{len(written)} files written under {out}", highlight=False)
 
 
+@app.command()
+def download(
+    directory: Annotated[Path, typer.Argument(help="Where to put the botesv1.<type>.json.gz files.")],
+    types: Annotated[str | None, typer.Option(
+        "--types", help="Comma-separated source types (default: all 22), e.g. suricata,fgt_traffic.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Fetch the public BOTES files (resuming cut downloads); files already there are kept."""
+    import requests
+    from rich.progress import DownloadColumn, TransferSpeedColumn
+
+    from pipeline.download import DownloadError, download_file, planned_downloads
+
+    settings = _settings(config)
+    wanted = [t.strip() for t in types.split(",") if t.strip()] if types else None
+    items = planned_downloads(wanted, directory, settings.download)
+    directory.mkdir(parents=True, exist_ok=True)
+    todo = [item for item in items if not item.path.exists()]
+    for item in items:
+        if item not in todo:
+            err.print(f"already there: {item.path}", highlight=False)
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  console=err) as progress, requests.Session() as session:
+
+        class Bar:
+            task: Any = None
+
+            def started(self, name: str, total: int | None, already: int) -> None:
+                self.task = progress.add_task(name, total=total, completed=already)
+
+            def advanced(self, size: int) -> None:
+                progress.advance(self.task, size)
+
+        for item in todo:
+            try:
+                download_file(session, item, settings.download, Bar())
+            except DownloadError as exc:
+                raise _fail(str(exc)) from None
+    err.print(f"{len(todo)} file(s) downloaded into {directory}", highlight=False)
+
+
 @app.command("fetch-jars")
 def fetch_jars_command(config: ConfigOption = None) -> None:
     """Fetch the Flink Kafka connector jars into flink.jars_dir and verify their sha256."""

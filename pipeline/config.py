@@ -30,7 +30,7 @@ __all__ = [
     "Settings", "KafkaSettings", "RedisSettings", "CacheSettings", "IndexSettings", "SourceSettings",
     "GeoIPSettings", "AssetsSettings", "NetworkSettings", "NormalizeSettings", "RdnsSettings", "ThreatListFeed",
     "ThreatListsSettings", "ApiSourceSettings", "ShodanSettings", "OnypheSettings", "VirusTotalSettings",
-    "FlinkSettings", "load_settings", "bundled_data", "redacted",
+    "FlinkSettings", "DownloadSettings", "load_settings", "bundled_data", "redacted",
 ]
 
 
@@ -221,6 +221,14 @@ class FlinkSettings(_Section):
     checkpoint_interval: float = Field(10.0, gt=0)  # seconds
 
 
+class DownloadSettings(_Section):
+    """`botes download`: where the public BOTES files are (the NybbleHub/BOTES README's download links)."""
+
+    base_url: str = "https://botes.s3-us-west-1.amazonaws.com/botes-data"
+    connect_timeout: float = Field(10.0, gt=0)   # seconds
+    read_timeout: float = Field(60.0, gt=0)      # seconds without a byte before the download counts as cut
+
+
 # The sources the job can run, in the default order.
 EnricherName = Literal["assets", "rdns", "geoip", "threatlists", "shodan", "onyphe", "virustotal"]
 
@@ -243,6 +251,7 @@ class Settings(BaseSettings):
     onyphe: OnypheSettings = Field(default_factory=OnypheSettings)
     virustotal: VirusTotalSettings = Field(default_factory=VirusTotalSettings)
     flink: FlinkSettings = Field(default_factory=FlinkSettings)
+    download: DownloadSettings = Field(default_factory=DownloadSettings)
 
     @classmethod
     def settings_customise_sources(
