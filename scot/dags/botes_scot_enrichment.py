@@ -50,12 +50,16 @@ def _settings() -> Settings:
 
 
 def _enrich(source: str, entity_type: str, **context: Any) -> dict[str, Any]:
-    from airflow.exceptions import AirflowSkipException
+    from airflow.exceptions import AirflowFailException, AirflowSkipException
 
     from pipeline.scot.enrichment import NotCovered
+    from pipeline.scot.entities import InvalidEntity
     from pipeline.scot.tasks import enrich_and_post
 
-    tab = enrich_and_post(_settings(), source, entity_type, dict(context["params"]))  # type: ignore[arg-type]
+    try:
+        tab = enrich_and_post(_settings(), source, entity_type, dict(context["params"]))  # type: ignore[arg-type]
+    except InvalidEntity as exc:  # the conf will not get better: fail without retries
+        raise AirflowFailException(str(exc)) from None
     if isinstance(tab, NotCovered):  # e.g. Shodan for an internal address: no tab, the task is skipped
         raise AirflowSkipException(tab.reason)
     return dict(tab)

@@ -43,10 +43,10 @@ def trigger(host: str, entity_id: int, entity_type: str, value: str, callback_ur
 class ScotServe:
     """`botes scot serve --listen 127.0.0.1:0` with ``env`` added to this environment; its log in ``log``."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, python: str = sys.executable) -> None:
         self.log = log
         self._log_file = log.open("w")
-        self.process = subprocess.Popen([sys.executable, "-m", "pipeline", "scot", "serve", "--listen", "127.0.0.1:0"],
+        self.process = subprocess.Popen([python, "-m", "pipeline", "scot", "serve", "--listen", "127.0.0.1:0"],
                                         env={**os.environ, **env}, stdout=self._log_file,
                                         stderr=subprocess.STDOUT, text=True)
         self.url = self._wait_until_listening()

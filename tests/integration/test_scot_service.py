@@ -13,84 +13,37 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import DATA, isolated
-from tests.fakes.dns_server import DnsServer
-from tests.fakes.provider import ProviderServer, Reply
+from tests.fakes.provider import Reply
 from tests.fakes.scot_api import ScotApi
 from tests.fakes.scot_client import SCOT_DOCS_ENDPOINT, ScotServe, trigger
+from tests.fakes.scot_world import (
+    AUTH,
+    CLOUDFLARE,
+    ENTITIES,
+    GITHUB,
+    KEY,
+    MALICIOUS,
+    MALICIOUS_MD5,
+    PASSWORD,
+    SCANNER,
+    SECRETS,
+    USER,
+    World,
+    scot_world,
+)
 
 pytestmark = pytest.mark.integration
 
-USER, PASSWORD, KEY = "scot4-enrichment", "pw-6c1d0e", "scot-api-key-93be"
-AUTH = (USER, PASSWORD)
-SHODAN_KEY, ONYPHE_KEY, VT_KEY = "shodan-key-11aa", "onyphe-key-22bb", "vt-key-33cc"
-SECRETS = (PASSWORD, KEY, SHODAN_KEY, ONYPHE_KEY, VT_KEY)
-
-GITHUB, CLOUDFLARE, SCANNER = "140.82.121.4", "1.1.1.1", "192.168.250.100"
-MALICIOUS = "001015aafcae8a6942366cbb0e7d39c0738752a7800c41ea1c655d47b0a4d04c"  # VirusTotal: 53 engines
-MALICIOUS_MD5 = "b214da9f6b0d6e6de5090b3f9672defe"                                 # the same file's MD5
-UNKNOWN_SHA1 = "0123456789abcdef0123456789abcdef01234567"
-LISTED_HASH = "ab" * 32
-
-
-@dataclass
-class World:
-    scot: ScotApi
-    shodan: ProviderServer
-    onyphe: ProviderServer
-    virustotal: ProviderServer
-    dns: DnsServer
-    env: dict[str, str]
-
-
 @pytest.fixture
 def world(services: object, tmp_path: Path) -> Iterator[World]:
-    scot = ScotApi(KEY).start()
-    shodan = ProviderServer().start()
-    onyphe = ProviderServer().start()
-    virustotal = ProviderServer(Reply(404, (DATA / "providers" / "virustotal" / "not_found.json").read_bytes())).start()
-    dns = DnsServer().start()
-    try:
-        shodan.reply(f"/shodan/host/{GITHUB}", Reply.file(DATA / "providers" / "shodan" / "140.82.121.4_shodan.json"))
-        shodan.reply(f"/shodan/host/{CLOUDFLARE}", Reply.file(DATA / "providers" / "shodan" / "1.1.1.1_shodan.json"))
-        onyphe.reply(f"/summary/ip/{CLOUDFLARE}", Reply.file(DATA / "providers" / "onyphe" / "summary_ip_1.1.1.1.json"))
-        onyphe.reply(f"/summary/ip/{GITHUB}", Reply(500, b'{"error": 1, "text": "internal error"}'))
-        report = DATA / "providers" / "virustotal" / f"{MALICIOUS}.json"
-        for name in (MALICIOUS, MALICIOUS_MD5):
-            virustotal.reply(f"/api/v3/files/{name}", Reply.file(report))
-        dns.ptr(GITHUB, "lb-140-82-121-4-fra.github.com.")
-        dns.ptr(CLOUDFLARE, "one.one.one.one.")
-        dns.ptr(SCANNER, "nessus01.corp.example.")
-        ips, domains, hashes = tmp_path / "ips.txt", tmp_path / "domains.txt", tmp_path / "hashes.txt"
-        ips.write_text("# SYNTHETIC test list\n140.82.121.0/24\n")
-        domains.write_text("# SYNTHETIC test list\nevil.example\n")
-        hashes.write_text(f"# SYNTHETIC test list\n{LISTED_HASH}\n{MALICIOUS}\n")
-        env = {
-            **isolated(f"scot{uuid.uuid4().hex[:8]}"),
-            "BOTES_SCOT__USERNAME": USER, "BOTES_SCOT__PASSWORD": PASSWORD,
-            "BOTES_SCOT__API_KEYS": json.dumps({scot.host: KEY}),
-            "BOTES_SHODAN__URL": shodan.url, "BOTES_SHODAN__API_KEY": SHODAN_KEY,
-            "BOTES_ONYPHE__URL": onyphe.url, "BOTES_ONYPHE__API_KEY": ONYPHE_KEY,
-            "BOTES_VIRUSTOTAL__URL": virustotal.url, "BOTES_VIRUSTOTAL__API_KEY": VT_KEY,
-            "BOTES_VIRUSTOTAL__RATE": "100", "BOTES_VIRUSTOTAL__BURST": "100",
-            "BOTES_RDNS__ENABLED": "true", "BOTES_RDNS__NAMESERVERS": '["127.0.0.1"]',
-            "BOTES_RDNS__PORT": str(dns.port),
-            "BOTES_THREATLISTS__LISTS": json.dumps([
-                {"path": str(ips), "kind": "ip", "name": "test-ips"},
-                {"path": str(domains), "kind": "domain", "name": "test-domains"},
-                {"path": str(hashes), "kind": "hash", "name": "test-hashes"}]),
-            "BOTES_SCOT__CALLBACK_BACKOFF": "0.05",
-        }
-        yield World(scot, shodan, onyphe, virustotal, dns, env)
-    finally:
-        for server in (scot, shodan, onyphe, virustotal, dns):
-            server.stop()
+    with scot_world(tmp_path, isolated(f"scot{uuid.uuid4().hex[:8]}")) as built:
+        yield built
 
 
 @pytest.fixture
@@ -107,18 +60,6 @@ def tabs_of(scot: ScotApi, entity_id: int) -> dict[str, dict[str, Any]]:
     titles = Counter(p.body["title"] for p in posts)
     assert all(count == 1 for count in titles.values()), titles
     return {p.body["title"]: p.body for p in posts}
-
-
-# (entity id, type, value, the tabs SCOT should get)
-ENTITIES = [
-    (1, "ipaddr", GITHUB, {"Reverse DNS", "GeoIP/ASN", "Threat lists", "Shodan host", "Onyphe"}),
-    (2, "ipaddr", SCANNER, {"Internal asset", "Reverse DNS", "Threat lists"}),
-    (3, "ipaddr", CLOUDFLARE, {"Reverse DNS", "GeoIP/ASN", "Threat lists", "Shodan host", "Onyphe"}),
-    (4, "sha256", MALICIOUS, {"Threat lists", "VirusTotal file report"}),
-    (5, "md5", MALICIOUS_MD5, {"Threat lists", "VirusTotal file report"}),
-    (6, "sha1", UNKNOWN_SHA1, {"Threat lists", "VirusTotal file report"}),
-    (7, "domain", "www.evil.example", {"Threat lists"}),
-]
 
 
 def test_scot_gets_a_tab_from_every_source(world: World, serve: ScotServe) -> None:
@@ -300,3 +241,36 @@ def test_refuses_to_start_without_an_account_or_keys(world: World, unset: str, n
     assert result.returncode == 2
     assert named in result.stderr
     assert PASSWORD not in result.stderr and KEY not in result.stderr
+
+
+def test_without_redis_local_sources_go_on_and_paid_ones_say_why(world: World, serve: ScotServe,
+                                                                services: Any) -> None:
+    services.stop_redis()
+    try:
+        run = trigger(serve.url, 40, "ipaddr", CLOUDFLARE, world.scot.base_url, AUTH).json()
+        assert serve.run_state(run["dag_id"], run["dag_run_id"], AUTH)["state"] == "success"
+    finally:
+        services.start_redis()  # idempotent: other tests need it
+    tabs = tabs_of(world.scot, 40)
+    assert "| domain | one.one.one.one |" in tabs["Reverse DNS"]["data"]["markdown"]  # local sources answer
+    for paid in ("Shodan host", "Onyphe"):
+        assert tabs[paid]["description"] == f"{paid} could not be looked up for {CLOUDFLARE}: redis unavailable"
+    assert world.shodan.calls() == [] and world.onyphe.calls() == []  # the shared quota cannot be kept: no calls
+
+    # Redis is back: the failure was not cached, the paid APIs answer again.
+    run = trigger(serve.url, 41, "ipaddr", CLOUDFLARE, world.scot.base_url, AUTH).json()
+    assert serve.run_state(run["dag_id"], run["dag_run_id"], AUTH)["state"] == "success"
+    assert tabs_of(world.scot, 41)["Shodan host"]["enrichment_class"] == "jsontree"
+
+
+def test_a_run_id_in_use_is_a_conflict(world: World, serve: ScotServe) -> None:
+    body = json.dumps({"conf": {"entity_id": 42, "entity_type": "domain", "entity_value": "evil.example",
+                                "callback_url": world.scot.base_url}, "dag_run_id": "scot-42"}).encode()
+    first = post_raw(serve.url, body, dag_id="scot4_entity_domain_enrichment")
+    assert first.status_code == 200 and first.json()["dag_run_id"] == "scot-42"
+    again = post_raw(serve.url, body, dag_id="scot4_entity_domain_enrichment")
+    assert again.status_code == 409
+    assert again.json()["detail"] == ("DAGRun with DAG ID: 'scot4_entity_domain_enrichment' and DAGRun ID: "
+                                      "'scot-42' already exists")
+    serve.wait_until_idle()
+    assert len(world.scot.accepted(42)) == 1  # the refused one posted nothing

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import load_settings, redacted
+from pipeline.config import ScotSettings, load_settings, redacted
 from pipeline.errors import ConfigError
 from tests.unit.scot.test_requirements import REPO
 
@@ -69,6 +69,7 @@ def test_bad_settings_name_themselves(monkeypatch: pytest.MonkeyPatch, env: str,
         load_settings()
 
 
-def test_example_config_scot_section_loads() -> None:
-    settings = load_settings(REPO / "config.example.yaml")
-    assert settings.scot.sources["ipaddr"][0] == "assets"
+def test_example_config_shows_the_defaults() -> None:
+    example = load_settings(REPO / "config.example.yaml").scot
+    assert example.model_dump(exclude={"username"}) == ScotSettings().model_dump(exclude={"username"})
+    assert example.username == "scot4-enrichment"
