@@ -41,7 +41,7 @@ trap 'rm -rf "$AIRFLOW_HOME"' EXIT
 export AIRFLOW_HOME
 export AIRFLOW__CORE__DAGS_FOLDER="$PWD/scot/dags"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
-export AIRFLOW__API__AUTH_BACKENDS=airflow.providers.fab.auth_manager.api.auth.backend.basic_auth
+export AIRFLOW__API__AUTH_BACKENDS=airflow.providers.fab.auth_manager.api.auth.backend.basic_auth,airflow.api.auth.backend.session
 export AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING
 export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore::DeprecationWarning}
 "$AIRFLOW_VENV/bin/airflow" db migrate >/dev/null
