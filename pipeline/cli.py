@@ -29,6 +29,8 @@ config_app = typer.Typer(no_args_is_help=True, help="Inspect the configuration."
 app.add_typer(config_app, name="config")
 cache_app = typer.Typer(no_args_is_help=True, help="Inspect or empty the shared (Redis) cache.")
 app.add_typer(cache_app, name="cache")
+scot_app = typer.Typer(no_args_is_help=True, help="SCOT4 entity enrichment (Airflow's REST API as SCOT calls it).")
+app.add_typer(scot_app, name="scot")
 err = Console(stderr=True)
 
 ConfigOption = Annotated[Path | None, typer.Option(
@@ -399,6 +401,26 @@ def fetch_jars_command(config: ConfigOption = None) -> None:
     settings = _settings(config)
     for jar in fetch_jars(settings.flink.jars_dir):
         err.print(f"ok {jar}", highlight=False)
+
+
+@scot_app.command("serve")
+def scot_serve(
+    listen: Annotated[str | None, typer.Option("--listen", help="HOST:PORT (default: scot.listen).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Answer SCOT4's enrichment requests (POST /api/v1/dags/<dag_id>/dagRuns) and post the results to SCOT."""
+    from pipeline.scot.service import serve
+
+    settings = _settings(config)
+
+    def ready(url: str, sources: dict[str, list[str]]) -> None:
+        err.print(f"botes scot serve: listening on {url}", highlight=False)
+        for entity_type, names in sources.items():
+            dag_id = settings.scot.airflow_dag_id.format(entity_type=entity_type)
+            err.print(f"  {dag_id}: {', '.join(names)}", highlight=False)
+
+    logging.getLogger("pipeline.scot").setLevel(logging.INFO)
+    serve(settings, listen or settings.scot.listen, ready)
 
 
 def main() -> None:

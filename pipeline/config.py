@@ -8,6 +8,7 @@ API keys) come only from the environment and are held as ``SecretStr`` so they n
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -30,7 +31,7 @@ __all__ = [
     "Settings", "KafkaSettings", "RedisSettings", "CacheSettings", "IndexSettings", "SourceSettings",
     "GeoIPSettings", "AssetsSettings", "NetworkSettings", "NormalizeSettings", "RdnsSettings", "ThreatListFeed",
     "ThreatListsSettings", "ApiSourceSettings", "ShodanSettings", "OnypheSettings", "VirusTotalSettings",
-    "FlinkSettings", "DownloadSettings", "load_settings", "bundled_data", "redacted",
+    "FlinkSettings", "DownloadSettings", "load_settings", "bundled_data", "redacted", "ScotSettings", "EntityType",
 ]
 
 
@@ -233,6 +234,74 @@ class DownloadSettings(_Section):
 EnricherName = Literal["assets", "rdns", "geoip", "threatlists", "shodan", "onyphe", "virustotal"]
 
 
+# SCOT4's names for the entity types its flair finds and these sources can answer for.
+EntityType = Literal["ipaddr", "ipv6", "domain", "md5", "sha1", "sha256"]
+
+
+def _default_scot_sources() -> dict[EntityType, list[EnricherName]]:
+    addresses: list[EnricherName] = ["assets", "rdns", "geoip", "threatlists", "shodan", "onyphe"]
+    hashes: list[EnricherName] = ["threatlists", "virustotal"]
+    return {"ipaddr": list(addresses), "ipv6": list(addresses), "domain": ["threatlists"],
+            "md5": list(hashes), "sha1": list(hashes), "sha256": list(hashes)}
+
+
+class ScotSettings(_Section):
+    """SCOT4 entity enrichment: `botes scot serve` (Airflow's REST API subset SCOT calls) and the DAGs."""
+
+    listen: str = "127.0.0.1:8089"         # HOST:PORT of `botes scot serve` (port 0: any free port)
+    # The HTTP Basic account SCOT calls with (its ENRICHMENT_USERNAME / ENRICHMENT_PASSWORD).
+    username: str | None = None
+    password: SecretStr | None = None      # BOTES_SCOT__PASSWORD only
+    # Callback host ("scot.example.com" or "scot.example.com:8443") -> SCOT API key, sent as
+    # "Authorization: apikey <key>". BOTES_SCOT__API_KEYS only (JSON object). Callbacks go only to these hosts.
+    api_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    # DAG ids the service answers to; the group entity_type names the SCOT entity type. SCOT4's chart
+    # spells them scot4_entity_<type>_enrichment, its documentation scot_entity_<type>_enrichment.
+    dag_id_pattern: str = r"scot4?_entity_(?P<entity_type>[a-z0-9_]+)_enrichment"
+    airflow_dag_id: str = "scot4_entity_{entity_type}_enrichment"  # the DAG ids scot/dags/ creates
+    # Sources per entity type, each a task (DAG) or a tab (both); only enabled, keyed sources run.
+    sources: dict[EntityType, list[EnricherName]] = Field(default_factory=_default_scot_sources)
+    max_in_flight: int = Field(32, ge=1)   # entity enrichments running at once; the others queue
+    max_runs: int = Field(10_000, ge=1)    # finished runs remembered for GET .../dagRuns/{id}
+    callback_attempts: int = Field(6, ge=1)        # posts of one result before giving up
+    callback_backoff: float = Field(1.0, gt=0)     # seconds before the first retry; doubles each time
+    callback_backoff_max: float = Field(60.0, gt=0)
+    callback_timeout: float = Field(10.0, gt=0)    # seconds per post
+
+    @field_validator("listen")
+    @classmethod
+    def _is_host_port(cls, listen: str) -> str:
+        host, colon, port = listen.rpartition(":")
+        if not colon or not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"{listen!r} is not HOST:PORT (e.g. 0.0.0.0:8089)")
+        return listen
+
+    @field_validator("dag_id_pattern")
+    @classmethod
+    def _names_entity_type(cls, pattern: str) -> str:
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        if "entity_type" not in compiled.groupindex:
+            raise ValueError("needs a group (?P<entity_type>...) naming the SCOT entity type")
+        return pattern
+
+    @model_validator(mode="after")
+    def _airflow_ids_match_pattern(self) -> ScotSettings:
+        for entity_type in self.sources:
+            try:
+                dag_id = self.airflow_dag_id.format(entity_type=entity_type)
+            except (KeyError, IndexError, ValueError):
+                raise ValueError(f"airflow_dag_id {self.airflow_dag_id!r}: the only field it may name is "
+                                 "{entity_type}") from None
+            found = re.fullmatch(self.dag_id_pattern, dag_id)
+            if found is None or found.group("entity_type") != entity_type:
+                raise ValueError(f"airflow_dag_id gives {dag_id!r}, which dag_id_pattern does not read as "
+                                 f"entity type {entity_type!r}")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BOTES_", env_nested_delimiter="__", extra="forbid")
 
@@ -252,6 +321,7 @@ class Settings(BaseSettings):
     virustotal: VirusTotalSettings = Field(default_factory=VirusTotalSettings)
     flink: FlinkSettings = Field(default_factory=FlinkSettings)
     download: DownloadSettings = Field(default_factory=DownloadSettings)
+    scot: ScotSettings = Field(default_factory=ScotSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -270,7 +340,7 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
-_SECRET_NAMES = ("password", "api_key")
+_SECRET_NAMES = ("password", "api_key", "api_keys")
 
 
 def _reject_secrets_in_file(data: Any, path: str = "") -> None:

@@ -233,5 +233,5 @@ class TestRedacted:
         data = json.loads(json.dumps(redacted(load_settings())))
         assert set(data) == {"enrichers", "kafka", "redis", "cache", "index", "network", "geoip", "assets",
                              "normalize", "rdns", "threatlists", "shodan", "onyphe", "virustotal", "flink",
-                             "download"}
+                             "download", "scot"}
         assert data["geoip"]["city_db"].endswith("GeoLite2-City-Test.mmdb")

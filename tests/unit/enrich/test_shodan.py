@@ -87,6 +87,18 @@ class TestRecordedHosts:
         assert data["asn"] == 36459
         assert data["last_update"] == "2021-08-16T20:42:40.325940Z"
 
+    def test_services_one_per_banner_by_port(self, provider: ProviderServer) -> None:
+        serve_hosts(provider)
+        github = found(enricher(provider), GITHUB)["services"]
+        assert github == [{"port": 22, "transport": "tcp", "module": "ssh"},
+                          {"port": 80, "transport": "tcp", "module": "http"},
+                          {"port": 443, "transport": "tcp", "module": "https", "tls_subject_cn": "github.com"},
+                          {"port": 9418, "transport": "tcp", "module": "git"}]
+        cloudflare = {(s["port"], s["transport"]): s for s in found(enricher(provider), CLOUDFLARE)["services"]}
+        assert set(cloudflare) >= {(53, "tcp"), (53, "udp"), (443, "tcp")}  # DNS answers on both transports
+        assert cloudflare[(443, "tcp")] == {"port": 443, "transport": "tcp", "module": "https", "product": "CloudFlare",
+                                            "http_title": "403 Forbidden", "tls_subject_cn": "cloudflare-dns.com"}
+
     def test_vulns_of_host_and_banners(self, provider: ProviderServer) -> None:
         # An edited copy of a recorded body: Shodan lists CVE ids at the top and keys them per banner.
         body = json.loads((DATA / "140.82.121.4_shodan.json").read_text())
