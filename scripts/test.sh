@@ -17,7 +17,7 @@ fi
 .venv/bin/python scripts/services.py install
 .venv/bin/botes fetch-jars
 
-.venv/bin/ruff check pipeline tests scripts bench scot
+.venv/bin/ruff check pipeline tests scripts bench scot docker
 .venv/bin/mypy
 .venv/bin/lint-imports --no-cache >/dev/null && echo "import contracts kept" || { .venv/bin/lint-imports --no-cache; exit 1; }
 .venv/bin/python -m pytest "$@"
