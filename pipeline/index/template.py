@@ -29,7 +29,8 @@ from pipeline.index.mappings import botes_dynamic_templates, botes_properties, e
 from pipeline.index.opensearch import opensearch_mappings
 from pipeline.normalize.ecs import CUSTOM_NAMESPACE, ecs_schema
 
-__all__ = ["template_name", "component_names", "component_templates", "index_template", "install_templates",
+__all__ = ["template_name", "component_names", "component_templates", "composed_mappings", "index_template",
+           "install_templates",
            "check_template", "Installed", "TEMPLATE_PRIORITY", "FIELD_LIMIT"]
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,31 @@ def component_templates(settings: IndexSettings) -> dict[str, dict[str, Any]]:
         settings_name: _with_meta({"template": {"settings": _index_settings(settings)}},
                                   description="index settings"),
     }
+
+
+def composed_mappings(settings: IndexSettings) -> dict[str, Any]:
+    """The mappings a new index (or backing index) gets from the components, composed in order as Elasticsearch
+    does: properties merged (a later component wins a field), dynamic templates appended, other keys replaced."""
+    composed: dict[str, Any] = {}
+    for body in component_templates(settings).values():
+        for key, value in body["template"].get("mappings", {}).items():
+            if key == "properties":
+                composed[key] = _merged_properties(composed.get(key, {}), value)
+            elif key == "dynamic_templates":
+                composed[key] = [*composed.get(key, []), *value]
+            else:
+                composed[key] = value
+    return composed
+
+
+def _merged_properties(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for name, mapping in extra.items():
+        if name in merged and "properties" in merged[name] and "properties" in mapping:
+            mapping = {**merged[name], **mapping,
+                       "properties": _merged_properties(merged[name]["properties"], mapping["properties"])}
+        merged[name] = mapping
+    return merged
 
 
 def index_template(settings: IndexSettings) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pipeline.index.template import (
     _next,
     component_names,
     component_templates,
+    composed_mappings,
     index_template,
     template_name,
 )
@@ -100,3 +101,20 @@ class TestVersions:
         assert _next({"version": 4, "_meta": {"content_hash": "abc"}}, body) == (None, "unchanged")
         assert _next({"version": 4, "_meta": {"content_hash": "old"}}, body) == (5, "updated")
         assert _next({"index_patterns": ["botes-*"]}, body) == (1, "updated")  # the template before versions
+
+
+class TestComposedMappings:
+    def test_what_an_index_gets_holds_both_mapping_components(self) -> None:
+        mappings = composed_mappings(ELASTICSEARCH)
+        assert mappings["properties"]["threat"]["properties"]["enrichments"]["type"] == "nested"
+        assert mappings["properties"]["botes"]["properties"]["unmapped"]["type"] == "flattened"
+        assert mappings["date_detection"] is False
+        assert mappings["dynamic_templates"][-1] == {"strings_as_keyword": {
+            "match_mapping_type": "string", "mapping": {"type": "keyword", "ignore_above": 1024}}}
+
+    def test_a_later_component_adds_to_an_earlier_ones_object(self) -> None:
+        from pipeline.index.template import _merged_properties
+
+        merged = _merged_properties({"a": {"properties": {"b": {"type": "long"}}}},
+                                    {"a": {"properties": {"c": {"type": "ip"}}}, "d": {"type": "date"}})
+        assert merged == {"a": {"properties": {"b": {"type": "long"}, "c": {"type": "ip"}}}, "d": {"type": "date"}}
