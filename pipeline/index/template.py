@@ -30,8 +30,7 @@ from pipeline.index.opensearch import opensearch_mappings
 from pipeline.normalize.ecs import CUSTOM_NAMESPACE, ecs_schema
 
 __all__ = ["template_name", "component_names", "component_templates", "composed_mappings", "index_template",
-           "install_templates",
-           "check_template", "Installed", "TEMPLATE_PRIORITY", "FIELD_LIMIT"]
+           "install_templates", "check_template", "Installed", "TEMPLATE_PRIORITY", "FIELD_LIMIT"]
 
 log = logging.getLogger(__name__)
 
