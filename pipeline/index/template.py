@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,7 +31,6 @@ from pipeline.normalize.ecs import CUSTOM_NAMESPACE, ecs_schema
 __all__ = ["template_name", "component_names", "component_templates", "composed_mappings", "index_template",
            "install_templates", "check_template", "Installed", "TEMPLATE_PRIORITY", "FIELD_LIMIT"]
 
-log = logging.getLogger(__name__)
 
 # Above Elastic's built-in `logs` template (100, logs-*-*), like Fleet's integration templates.
 TEMPLATE_PRIORITY = 200
