@@ -38,6 +38,7 @@ from make_sample import fgt_traffic, suricata  # noqa: E402
 from services import start_services  # noqa: E402
 
 from pipeline.config import Settings, load_settings  # noqa: E402
+from pipeline.index.documents import storage_pattern  # noqa: E402
 from pipeline.index.writer import open_client  # noqa: E402
 
 
@@ -88,16 +89,15 @@ def embedded(inputs: Path, out: Path) -> float:
 
 
 def bulk_write(documents: Path, settings: Settings) -> float:
-    from pipeline.events import document_id
-    from pipeline.index.documents import index_name
-    from pipeline.index.writer import IndexDoc, IndexWriter
+    from pipeline.index.documents import index_document
+    from pipeline.index.writer import IndexWriter
 
     writer = IndexWriter(open_client(settings.index))
+    baseline = settings.index.model_copy(update={"prefix": "bulkbaseline"})  # outside the template's pattern
     events = [json.loads(line) for line in documents.open()]
     started = time.monotonic()
     for i in range(0, len(events), 500):
-        writer.write([IndexDoc(index_name(e, "bulk-baseline"), document_id(e), e)
-                      for e in events[i:i + 500]])
+        writer.write([index_document(e, baseline) for e in events[i:i + 500]])
     return time.monotonic() - started
 
 
@@ -120,8 +120,8 @@ def kafka_path(inputs: Path, total: int, workdir: Path, documents: Path) -> tupl
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             while True:
-                client.indices.refresh(index=f"{settings.index.prefix}-*")
-                if client.count(index=f"{settings.index.prefix}-*")["count"] >= total:
+                client.indices.refresh(index=storage_pattern(settings.index))
+                if client.count(index=storage_pattern(settings.index))["count"] >= total:
                     break
                 if job.poll() is not None or time.monotonic() - started > 900:
                     raise SystemExit("the job stopped or took over 15 minutes")

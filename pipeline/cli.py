@@ -31,6 +31,8 @@ cache_app = typer.Typer(no_args_is_help=True, help="Inspect or empty the shared 
 app.add_typer(cache_app, name="cache")
 scot_app = typer.Typer(no_args_is_help=True, help="SCOT4 entity enrichment (Airflow's REST API as SCOT calls it).")
 app.add_typer(scot_app, name="scot")
+index_app = typer.Typer(no_args_is_help=True, help="Inspect the stored events (data streams or indices).")
+app.add_typer(index_app, name="index")
 err = Console(stderr=True)
 
 ConfigOption = Annotated[Path | None, typer.Option(
@@ -241,6 +243,7 @@ def _print_lookup_summary(summary: dict[str, Any]) -> None:
 def _run_kafka(settings: Settings) -> None:
     from pipeline.cache.redis import check_redis
     from pipeline.flink.job import JOB_NAME, build_kafka_job
+    from pipeline.index.documents import storage_pattern
     from pipeline.index.template import check_template
     from pipeline.index.writer import check_index, open_client
     from pipeline.kafka import create_topics, family_topics
@@ -250,28 +253,92 @@ def _run_kafka(settings: Settings) -> None:
         check_redis(settings)
     client = open_client(settings.index)
     server = check_index(client)
-    check_template(client, settings.index)
+    outdated = check_template(client, settings.index)
+    if outdated:
+        err.print(f"[yellow]warning:[/yellow] {outdated}", highlight=False)
     create_topics(settings.kafka, [*family_topics(settings.kafka), settings.kafka.dead_letter_topic])
     err.print(f"job {JOB_NAME}: {', '.join(family_topics(settings.kafka))} -> {server} at "
-              f"{settings.index.url} ({settings.index.prefix}-*), dead letters -> "
+              f"{settings.index.url} ({storage_pattern(settings.index)}), dead letters -> "
               f"{settings.kafka.dead_letter_topic}", highlight=False)
     build_kafka_job(settings).execute(JOB_NAME)
 
 
 @app.command()
 def setup(config: ConfigOption = None) -> None:
-    """Install the ECS index template and create the Kafka topics."""
-    from pipeline.index import install_template
+    """Install the index templates (and, for Elasticsearch, the ILM policy) and create the Kafka topics.
+    Safe to run again: what is unchanged is left alone, a change is installed as the next version."""
+    from pipeline.index.documents import storage_pattern
+    from pipeline.index.template import install_templates
     from pipeline.index.writer import check_index, open_client
     from pipeline.kafka import create_topics, family_topics
 
     settings = _settings(config)
     client = open_client(settings.index)
     server = check_index(client)
-    name = install_template(client, settings.index)
-    err.print(f"index template {name} installed on {server} for {settings.index.prefix}-*", highlight=False)
+    installed = install_templates(client, settings.index)
+    for item in installed:
+        err.print(f"{item.kind} {item.name}: {item.status} (version {item.version})", highlight=False)
+    if any(item.status == "updated" for item in installed):
+        err.print("existing data streams take the new version at their next rollover (`botes index rollover` "
+                  "does it now)" if settings.index.server == "elasticsearch" else
+                  "existing indices keep their mappings; indices created from now on get the new version",
+                  highlight=False)
+    err.print(f"events go to {storage_pattern(settings.index)} on {server}", highlight=False)
     created = create_topics(settings.kafka, [*family_topics(settings.kafka), settings.kafka.dead_letter_topic])
     err.print(f"kafka topics created: {', '.join(created) or 'none (all existed)'}", highlight=False)
+
+
+def _size(size_bytes: int) -> str:
+    value = float(size_bytes)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+@index_app.command("stats")
+def index_stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Documents, size and the oldest and newest event per data stream (or per index on OpenSearch)."""
+    from dataclasses import asdict
+
+    from pipeline.index.stats import storage_stats
+    from pipeline.index.writer import check_index, open_client
+
+    settings = _settings(config)
+    client = open_client(settings.index)
+    check_index(client)
+    rows = storage_stats(client, settings.index)
+    if as_json:
+        print(json.dumps([asdict(row) for row in rows], indent=2))
+        return
+    streams = settings.index.server == "elasticsearch"
+    table = Table("data stream" if streams else "index", "documents", "size", "oldest event", "newest event",
+                  *(["backing indices", "ILM policy"] if streams else []),
+                  title=f"stored events on {settings.index.url}")
+    for row in rows:
+        table.add_row(row.name, str(row.documents), _size(row.size_bytes), row.oldest or "-", row.newest or "-",
+                      *([str(row.backing_indices), row.lifecycle or "-"] if streams else []))
+    err.print(table)
+
+
+@index_app.command("rollover")
+def index_rollover(config: ConfigOption = None) -> None:
+    """Roll every data stream over now, so new events go to a backing index made from the installed template."""
+    from pipeline.index.lifecycle import rollover_data_streams
+    from pipeline.index.writer import check_index, open_client
+
+    settings = _settings(config)
+    if settings.index.server != "elasticsearch":
+        raise _fail("index.server is opensearch: plain indices do not roll over; a new template applies to "
+                    "indices created after `botes setup`")
+    client = open_client(settings.index)
+    check_index(client)
+    for stream, index in rollover_data_streams(client, settings.index).items():
+        err.print(f"{stream}: new write index {index}", highlight=False)
 
 
 @app.command()

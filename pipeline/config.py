@@ -51,6 +51,10 @@ def _seconds_or_iso(value: Any) -> Any:
 Duration = Annotated[timedelta, BeforeValidator(_seconds_or_iso)]
 
 
+# Characters Elasticsearch and OpenSearch refuse in index names, and '-' (the data stream name separator).
+_NOT_IN_NAMES = '-\\/*?"<>| ,#:'
+
+
 class _Section(BaseModel):
     model_config = {"extra": "forbid"}
 
@@ -83,10 +87,21 @@ class CacheSettings(_Section):
 
 class IndexSettings(_Section):
     url: str = "http://127.0.0.1:9200"
-    # "opensearch" sends plain application/json: OpenSearch-API servers reject the elasticsearch
-    # client's compatibility media type (application/vnd.elasticsearch+json; compatible-with=8).
+    # "elasticsearch": data streams with an ILM policy. "opensearch": plain indices, the closest OpenSearch
+    # field types, and plain application/json (OpenSearch-API servers reject the elasticsearch client's
+    # compatibility media type, application/vnd.elasticsearch+json; compatible-with=8).
     server: Literal["elasticsearch", "opensearch"] = "elasticsearch"
-    prefix: str = "botes"                  # index per family: botes-firewall, botes-ids, ...
+    # elasticsearch: data streams logs-<prefix>.<family>-<namespace>; opensearch: indices <prefix>-<family>.
+    prefix: str = "botes"
+    namespace: str = "default"             # elasticsearch: the data streams' namespace (e.g. prod, lab)
+    # elasticsearch (ILM): a backing index rolls over at this age or primary shard size, and is deleted this
+    # long after its rollover (null or "forever": kept for ever).
+    retention: Duration | None = timedelta(days=90)
+    rollover_max_age: Duration = timedelta(days=7)
+    rollover_max_primary_shard_size: str = "50gb"
+    # elasticsearch: before a batch is written, look its ids up in the data stream's older backing indices
+    # whose @timestamp range covers them, so a replay after a rollover adds nothing (README: Storage).
+    dedup_across_rollover: bool = True
     username: str | None = None
     password: SecretStr | None = None
     api_key: SecretStr | None = None
@@ -95,6 +110,43 @@ class IndexSettings(_Section):
     bulk_actions: int = Field(500, ge=1)   # documents per bulk request
     flush_interval: float = Field(1.0, gt=0)  # seconds a partial batch may wait
     request_timeout: float = 30.0
+
+    @field_validator("namespace")
+    @classmethod
+    def _is_namespace(cls, name: str) -> str:
+        # Elastic's data stream naming scheme: lower case, no '-', at most 100 bytes.
+        if not name or len(name.encode()) > 100 or name != name.lower() or any(c in _NOT_IN_NAMES for c in name):
+            raise ValueError(f"{name!r}: lower case, at most 100 bytes, none of {_NOT_IN_NAMES!r}")
+        return name
+
+    @field_validator("rollover_max_primary_shard_size")
+    @classmethod
+    def _is_byte_size(cls, size: str) -> str:
+        if re.fullmatch(r"[1-9][0-9]*(b|kb|mb|gb|tb|pb)", size) is None:
+            raise ValueError(f"{size!r} is not a size such as 50gb or 500mb")
+        return size
+
+    @field_validator("retention", mode="before")
+    @classmethod
+    def _forever(cls, value: Any) -> Any:
+        # The environment cannot hold a YAML null: BOTES_INDEX__RETENTION=forever keeps data for ever.
+        return None if isinstance(value, str) and value.strip().lower() in ("forever", "null", "none") else value
+
+    @field_validator("retention", "rollover_max_age")
+    @classmethod
+    def _is_positive(cls, age: timedelta | None) -> timedelta | None:
+        if age is not None and age <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return age
+
+    @model_validator(mode="after")
+    def _prefix_fits_the_server(self) -> IndexSettings:
+        if self.prefix != self.prefix.lower() or not self.prefix or any(c in _NOT_IN_NAMES[1:] for c in self.prefix):
+            raise ValueError(f"prefix {self.prefix!r}: index names are lower case, without {_NOT_IN_NAMES[1:]!r}")
+        if self.server == "elasticsearch" and "-" in self.prefix:
+            raise ValueError(f"prefix {self.prefix!r}: with data streams it is part of the dataset "
+                             f"(logs-<prefix>.<family>-<namespace>), which has no '-'")
+        return self
 
 
 class SourceSettings(_Section):

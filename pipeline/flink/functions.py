@@ -28,8 +28,9 @@ from pipeline.cache import Cache, open_cache, with_cache
 from pipeline.cache.metrics import metrics_summary
 from pipeline.config import Settings
 from pipeline.enrich import EnrichmentChain, build_enrichers
-from pipeline.events import Event, Rejected, document_id
-from pipeline.index.documents import index_name
+from pipeline.events import Event, Rejected
+from pipeline.index.documents import index_document
+from pipeline.index.rollover import rollover_guard
 from pipeline.index.writer import IndexDoc, IndexWriter, open_client
 from pipeline.normalize import Normalizer
 from pipeline.normalize.records import parse_record
@@ -181,7 +182,9 @@ class WriteToIndex(KeyedProcessFunction):  # type: ignore[misc]
         self._routing = settings.kafka.routing
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        self._writer = IndexWriter(open_client(self._settings))
+        client = open_client(self._settings)
+        self._writer = IndexWriter(client)
+        self._guard = rollover_guard(client, self._settings)  # None for plain indices
         self._buffer: list[IndexDoc] = []
         self._timer_due = False
         metrics = runtime_context.get_metrics_group()
@@ -191,8 +194,7 @@ class WriteToIndex(KeyedProcessFunction):  # type: ignore[misc]
 
     def process_element(self, value: str, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
         event = json.loads(value)
-        index = index_name(event, self._settings.prefix, self._routing)
-        self._buffer.append(IndexDoc(index, document_id(event), event))
+        self._buffer.append(index_document(event, self._settings, self._routing))
         if len(self._buffer) >= self._settings.bulk_actions:
             yield from self._flush()
         elif not self._timer_due:
@@ -209,10 +211,11 @@ class WriteToIndex(KeyedProcessFunction):  # type: ignore[misc]
             return
         batch, self._buffer = self._buffer, []
         started = time.monotonic()
+        batch, stored_before_rollover = self._guard.without_stored(batch) if self._guard else (batch, 0)
         result = self._writer.write(batch)
         log.debug("bulk wrote %d documents in %.3f s", len(batch), time.monotonic() - started)
         self._created.inc(result.created)
-        self._duplicates.inc(result.duplicates)
+        self._duplicates.inc(result.duplicates + stored_before_rollover)
         self._refused.inc(len(result.rejected))
         for doc, reason in result.rejected:
             yield json.dumps({"stage": "index", "reason": reason, "raw": json.dumps(doc.source),

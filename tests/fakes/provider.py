@@ -36,6 +36,7 @@ class Request:
     query: str
     headers: dict[str, str]
     at: float = 0.0  # time.monotonic() when it arrived
+    body: bytes = b""
 
 
 class _Server(ThreadingHTTPServer):
@@ -89,10 +90,9 @@ class ProviderServer:
             def _answer(self) -> None:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
+                body = self.rfile.read(length) if length else b""
                 reply = server._record(Request(self.command, parts.path, parts.query, dict(self.headers),
-                                               time.monotonic()))
+                                               time.monotonic(), body))
                 if reply.hang:
                     time.sleep(reply.hang)
                 self.send_response(reply.status)
@@ -102,7 +102,7 @@ class ProviderServer:
                 self.end_headers()
                 self.wfile.write(reply.body)
 
-            do_GET = do_POST = _answer
+            do_GET = do_POST = do_PUT = do_DELETE = _answer
 
             def log_message(self, format: str, *args: object) -> None:
                 return None

@@ -23,8 +23,9 @@ import redis
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from elasticsearch import Elasticsearch
 
-from pipeline.config import Settings, bundled_data
+from pipeline.config import IndexSettings, Settings, bundled_data
 from pipeline.events import Rejected, document_id
+from pipeline.index.documents import storage_pattern
 from pipeline.index.writer import open_client
 from pipeline.normalize import Normalizer, find_botes_files, read_lines
 from tests.conftest import DATA, isolated, settings_with
@@ -95,9 +96,14 @@ def produce_one(settings: Settings, topic: str, value: str) -> None:
     producer.flush(10)
 
 
-def index_count(client: Elasticsearch, prefix: str) -> int:
-    client.indices.refresh(index=f"{prefix}-*")
-    return int(client.count(index=f"{prefix}-*")["count"])
+def index_count(client: Elasticsearch, settings: IndexSettings) -> int:
+    client.indices.refresh(index=storage_pattern(settings))
+    return int(client.count(index=storage_pattern(settings))["count"])
+
+
+def as_event(document: dict[str, Any]) -> dict[str, Any]:
+    """A stored document without the data_stream.* fields a data stream adds (Elasticsearch only)."""
+    return {key: value for key, value in document.items() if key != "data_stream"}
 
 
 def wait_for(condition: Any, what: str, job: subprocess.Popen[str], log: Path) -> None:
@@ -144,7 +150,7 @@ def kafka_run(services: object, tmp_path_factory: pytest.TempPathFactory) -> Ite
         job = subprocess.Popen([sys.executable, "-m", "pipeline", "run"], env={**os.environ, **env},
                                stdout=log_file, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        wait_for(lambda: index_count(client, settings.index.prefix) >= len(good), "the first replay", job, log)
+        wait_for(lambda: index_count(client, settings.index) >= len(good), "the first replay", job, log)
         second = botes("replay", *map(str, INPUTS), env=env)
         assert second.returncode == first.returncode
         # Sentinels behind the second replay in every partition: once they are dead letters, the
@@ -153,9 +159,9 @@ def kafka_run(services: object, tmp_path_factory: pytest.TempPathFactory) -> Ite
         want = 2 * len(rejected) + garbage + sentinels + 1  # + UNINDEXABLE, refused by the index
         dead = read_topic(settings.kafka.bootstrap_servers, settings.kafka.dead_letter_topic, want, TIMEOUT)
         time.sleep(3 * 0.5 + 1)  # the index writer's flush interval, three times over
-        count_after_second = index_count(client, settings.index.prefix)
-        hits = client.search(index=f"{settings.index.prefix}-*", size=1000, query={"match_all": {}})
-        documents = {hit["_id"]: hit["_source"] for hit in hits["hits"]["hits"]}
+        count_after_second = index_count(client, settings.index)
+        hits = client.search(index=storage_pattern(settings.index), size=1000, query={"match_all": {}})
+        documents = {hit["_id"]: as_event(hit["_source"]) for hit in hits["hits"]["hits"]}
         cache = redis.Redis.from_url(settings.redis.url, decode_responses=True)
         keys = {key: int(cache.ttl(key)) for key in cache.scan_iter(f"{settings.redis.key_prefix}:*")}
     finally:
@@ -249,7 +255,7 @@ def test_private_addresses_get_no_geo_and_public_ones_no_asset(kafka_run: KafkaR
 
 def test_the_index_maps_addresses_as_ip_and_locations_as_geo_point(kafka_run: KafkaRun) -> None:
     client = open_client(kafka_run.settings.index)
-    pattern = f"{kafka_run.settings.index.prefix}-*"
+    pattern = storage_pattern(kafka_run.settings.index)
     in_subnet = client.count(index=pattern, query={"term": {"source.ip": "192.168.250.0/24"}})["count"]
     expected = sum(1 for d in kafka_run.documents.values()
                    if d.get("source", {}).get("ip", "").startswith("192.168.250."))
@@ -283,7 +289,7 @@ def test_bad_input_is_reported_with_reasons_and_sent_to_dead_letters(kafka_run: 
     assert stages.count("normalize") == 2 * len(rejected)
     assert stages.count("parse") >= kafka_run.garbage_sent
     refused = [d for d in kafka_run.dead_letters if d["stage"] == "index"]
-    assert len(refused) == 1 and json.loads(refused[0]["raw"]) == UNINDEXABLE
+    assert len(refused) == 1 and as_event(json.loads(refused[0]["raw"])) == UNINDEXABLE
     assert refused[0]["reason"].startswith("400 ") and "source.port" in refused[0]["reason"]
     assert all(d["reason"] for d in kafka_run.dead_letters)
     garbage_ip = [d for d in kafka_run.documents.values() if '"not-an-ip"' in d["event"]["original"]]

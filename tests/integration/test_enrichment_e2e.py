@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.index.documents import storage_pattern
 from pipeline.index.writer import open_client
 from tests.conftest import DATA, isolated, settings_with
 from tests.fakes.provider import ProviderServer, Reply
@@ -57,11 +58,12 @@ def test_threat_list_virustotal_and_scanner_asset_are_all_marked(
         job = subprocess.Popen([sys.executable, "-m", "pipeline", "run"], env={**os.environ, **env},
                                stdout=log_file, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        wait_for(lambda: index_count(client, settings.index.prefix) >= 1, "the enriched event", job, log)
+        wait_for(lambda: index_count(client, settings.index) >= 1, "the enriched event", job, log)
     finally:
         os.killpg(job.pid, signal.SIGTERM)
         job.wait(30)
-    document = client.search(index=f"{settings.index.prefix}-*", query={"match_all": {}})["hits"]["hits"][0]["_source"]
+    hits = client.search(index=storage_pattern(settings.index), query={"match_all": {}})["hits"]["hits"]
+    document = hits[0]["_source"]
 
     assert "Scanner" in document["botes"]["source"]["asset"]["roles"]
     enrichments = document["threat"]["enrichments"]

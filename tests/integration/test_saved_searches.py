@@ -112,7 +112,7 @@ def filled(services: object, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     settings = settings_with(env)
     # The indices the job writes to, by its own naming (follows a change of index naming).
     normalizer = Normalizer()
-    names = {index_name(normalizer.normalize_line(line, f.source_type, "x"), settings.index.prefix,  # type: ignore[arg-type]
+    names = {index_name(normalizer.normalize_line(line, f.source_type, "x"), settings.index,  # type: ignore[arg-type]
                         settings.kafka.routing)
              for f in find_botes_files([inputs]) for _, line in read_lines(f.path)}
     indices = ",".join(sorted(names))

@@ -21,7 +21,7 @@ from luqum.parser import parser
 from luqum.tree import Item, SearchField, Word
 
 from pipeline.config import IndexSettings
-from pipeline.index.template import index_template
+from pipeline.index.template import composed_mappings
 from pipeline.normalize.ecs import ecs_schema
 
 REPO = Path(__file__).resolve().parents[2]
@@ -137,8 +137,13 @@ def _matches(patterns: str | list[str] | None, text: str) -> bool:
     return any(fnmatch.fnmatchcase(text, p) for p in ([patterns] if isinstance(patterns, str) else patterns))
 
 
+def _hidden_nested(node: dict[str, Any]) -> bool:
+    return node.get("type") == "nested" and not node.get("include_in_parent", False)
+
+
 def mapped_type(mappings: dict[str, Any], path: str, sample: Any) -> tuple[str | None, bool]:
-    """(the type ``path`` gets for a value like ``sample``, whether it sits in a nested object) under an index
+    """(the type ``path`` gets for a value like ``sample``, whether it sits in a nested object that is not also
+    indexed in its parent (``include_in_parent``), so flat queries cannot reach it) under an index
     template's mappings: its explicit mapping, else the first dynamic template that matches, else Elasticsearch's
     default dynamic mapping. None when an object is mapped there instead."""
     node: dict[str, Any] = {"properties": mappings.get("properties", {})}
@@ -147,10 +152,10 @@ def mapped_type(mappings: dict[str, Any], path: str, sample: Any) -> tuple[str |
         child = node.get("properties", {}).get(part)
         if child is None:
             break
-        in_nested = in_nested or node.get("type") == "nested"
+        in_nested = in_nested or _hidden_nested(node)
         node = child
     else:
-        in_nested = in_nested or (node.get("type") == "nested" and "properties" in node)
+        in_nested = in_nested or (_hidden_nested(node) and "properties" in node)
         return node.get("type", None if "properties" in node else "object"), in_nested
     kind = _json_kind(sample)
     for template in mappings.get("dynamic_templates", []):
@@ -166,7 +171,7 @@ def mapped_type(mappings: dict[str, Any], path: str, sample: Any) -> tuple[str |
 
 
 def template_mappings() -> dict[str, Any]:
-    mappings: dict[str, Any] = index_template(IndexSettings())["template"]["mappings"]
+    mappings: dict[str, Any] = composed_mappings(IndexSettings())
     return mappings
 
 
@@ -243,7 +248,9 @@ def test_each_field_has_the_type_its_use_needs_in_the_index_template(use: FieldU
 
 def test_the_type_resolution_catches_what_a_panel_cannot_use() -> None:
     mappings = {"properties": {"a": {"properties": {"ip": {"type": "ip"}, "loc": {"type": "keyword"}}},
-                               "t": {"type": "nested", "properties": {"x": {"type": "keyword"}}}},
+                               "t": {"type": "nested", "properties": {"x": {"type": "keyword"}}},
+                               "u": {"type": "nested", "include_in_parent": True,
+                                     "properties": {"x": {"type": "keyword"}}}},
                 "dynamic_templates": [{"s": {"match_mapping_type": "string", "path_match": "b.*",
                                              "mapping": {"type": "keyword"}}}]}
     assert mapped_type(mappings, "a.ip", "x") == ("ip", False)
@@ -252,4 +259,5 @@ def test_the_type_resolution_catches_what_a_panel_cannot_use() -> None:
     assert mapped_type(mappings, "c.d", "x") == ("text", False)               # default: not aggregatable
     assert mapped_type(mappings, "b.n", 3) == ("long", False)
     assert mapped_type(mappings, "t.x", "x") == ("keyword", True)
+    assert mapped_type(mappings, "u.x", "x") == ("keyword", False)           # also indexed in the parent
     assert mapped_type(mappings, "a", "x") == (None, False)
