@@ -21,6 +21,7 @@ from luqum.parser import parser
 from luqum.tree import Item, SearchField, Word
 
 from pipeline.config import IndexSettings
+from pipeline.index.documents import index_name
 from pipeline.index.template import composed_mappings
 from pipeline.normalize.ecs import ecs_schema
 
@@ -43,6 +44,10 @@ class FieldUse:
     field: str
     need: str      # a key of NEEDS
     where: str     # object id and place, for the failure message
+
+# One source type of each family (README, "Source types").
+FAMILY_EXAMPLES = {"firewall": "fgt_traffic", "ids": "suricata", "stream": "stream-dns",
+                   "winevent": "wineventlog-security", "web": "iis", "scanner": "nessus-scan"}
 
 
 def saved_objects() -> list[dict[str, Any]]:
@@ -218,6 +223,11 @@ def test_dashboard_panels_lens_layers_and_map_layers_each_have_their_reference()
 def test_the_data_view_covers_the_enriched_data_streams_by_their_timestamp() -> None:
     (data_view,) = by_type("index-pattern")
     assert data_view["attributes"]["title"] == "logs-botes.*"
+    # ... and every data stream the job writes to, by the job's own naming, matches it
+    settings = IndexSettings()  # the compose stack's: elasticsearch, prefix botes, namespace default
+    for family in ("firewall", "ids", "stream", "winevent", "web", "scanner"):
+        written = index_name({"event": {"dataset": FAMILY_EXAMPLES[family]}}, settings)
+        assert fnmatch.fnmatchcase(written, data_view["attributes"]["title"]), written
     assert data_view["attributes"]["timeFieldName"] == "@timestamp"
 
 
