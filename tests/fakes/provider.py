@@ -2,7 +2,8 @@
 
 Tests register replies per path, point the real client library at ``server.url`` and read back the
 requests it made. Besides recorded bodies it can answer 429 with Retry-After, 5xx, a malformed body, or
-hang (hold the connection without answering) to exercise timeouts.
+hang (hold the connection without answering) to exercise timeouts, or hold its answer until the test
+opens a gate (for ordering without sleeps).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["Reply", "Request", "ProviderServer"]
+__all__ = ["Reply", "Request", "ProviderServer", "GATE_WAIT"]
+
+GATE_WAIT = 60.0  # the longest a gated reply waits for its gate
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class Reply:
     body: bytes = b"{}"
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
     hang: float = 0.0  # seconds to wait before answering (longer than the client's timeout = a hang)
+    # Answer only once this is set (the test opens it; stop() opens every gate; at most GATE_WAIT s).
+    gate: threading.Event | None = field(default=None, compare=False)
 
     @classmethod
     def file(cls, path: Path, status: int = 200) -> Reply:
@@ -73,6 +78,9 @@ class ProviderServer:
         return self
 
     def stop(self) -> None:
+        for reply in [*self.replies.values(), self.default]:
+            if reply.gate is not None:
+                reply.gate.set()
         if self._thread.is_alive():
             self._server.shutdown()
         self._server.server_close()
@@ -93,6 +101,8 @@ class ProviderServer:
                     self.rfile.read(length)
                 reply = server._record(Request(self.command, parts.path, parts.query, dict(self.headers),
                                                time.monotonic()))
+                if reply.gate is not None:
+                    reply.gate.wait(GATE_WAIT)
                 if reply.hang:
                     time.sleep(reply.hang)
                 self.send_response(reply.status)
