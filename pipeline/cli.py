@@ -200,7 +200,7 @@ def _run_embedded(settings: Settings, inputs: list[Path], output: Path, source_t
     report = run_embedded(settings, files, output)
     elapsed = time.monotonic() - started
     for rejected in report.rejected:
-        err.print(f"rejected ({rejected.get('location')}): {rejected['reason']}", markup=False,
+        err.print(f"{rejected.get('location')}: {rejected['reason']}", markup=False,
                   highlight=False, soft_wrap=True)
     _print_lookup_summary(report.lookups)
     err.print(f"{report.events} enriched events -> {output} in {elapsed:.1f} s "
@@ -361,12 +361,31 @@ def lookup(
     source_settings = getattr(settings, source)
     if isinstance(source_settings, ApiSourceSettings) and source_settings.api_key is None:
         raise _fail(f"{source}: no API key; set BOTES_{source.upper()}__API_KEY")
+    if (not no_cache and source_settings.cache) or isinstance(source_settings, ApiSourceSettings):
+        settings = _in_process_if_redis_is_away(settings)
     result, summary, failure = asyncio.run(
         _lookup_once(settings, source, value, markdown, use_cache=not no_cache))
     print(json.dumps(result, indent=2, ensure_ascii=False))
     _print_lookup_summary(summary)
     if failure is not None:
         raise _fail(f"{source} lookup of {value} failed: {failure}", code=1)
+
+
+def _in_process_if_redis_is_away(settings: Settings) -> Settings:
+    """One lookup needs no quota shared with other workers: without Redis it uses the in-process cache and
+    a per-process rate limit, with one warning. (The streaming job instead skips paid lookups while Redis is
+    away, since its workers share one quota.)"""
+    from pipeline.cache.redis import check_redis
+
+    if settings.cache.backend != "redis":
+        return settings
+    try:
+        check_redis(settings)
+    except PipelineError as exc:
+        err.print(f"warning: {exc}; this lookup uses the in-process cache and a per-process rate limit",
+                  highlight=False, markup=False, soft_wrap=True)
+        return settings.model_copy(update={"cache": settings.cache.model_copy(update={"backend": "memory"})})
+    return settings
 
 
 async def _lookup_once(settings: Settings, source: str, value: str, markdown: bool, use_cache: bool

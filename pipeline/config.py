@@ -163,7 +163,12 @@ class SourceSettings(_Section):
     single_flight_wait: float | None = Field(None, gt=0)
 
 
-class GeoIPSettings(SourceSettings):
+class LocalFileSourceSettings(SourceSettings):
+    # Seconds between two looks at the source's file(s) for a change (then reloaded without a restart).
+    reload_interval: float = Field(5.0, gt=0)
+
+
+class GeoIPSettings(LocalFileSourceSettings):
     # Defaults are MaxMind's *test* databases shipped in the package, so a fresh checkout runs;
     # point these at GeoLite2/GeoIP2 City and ASN files for real answers.
     city_db: Path = Field(default_factory=lambda: bundled_data("mmdb/GeoLite2-City-Test.mmdb"))
@@ -172,7 +177,7 @@ class GeoIPSettings(SourceSettings):
     negative_ttl: Duration = timedelta(days=1)
 
 
-class AssetsSettings(SourceSettings):
+class AssetsSettings(LocalFileSourceSettings):
     path: Path = Field(default_factory=lambda: bundled_data("assets.csv"))
     ttl: Duration = timedelta(hours=1)
     negative_ttl: Duration = timedelta(minutes=10)
@@ -198,7 +203,7 @@ class ThreatListFeed(_Section):
     name: str | None = None                             # the feed's name (threat.enrichments.indicator.provider)
 
 
-class ThreatListsSettings(SourceSettings):
+class ThreatListsSettings(LocalFileSourceSettings):
     cache: bool = False                                 # in-memory sets: faster than any cache
     lists: list[ThreatListFeed] = Field(default_factory=list)
 

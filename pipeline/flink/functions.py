@@ -12,6 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,13 @@ class NormalizeLines(ProcessFunction):  # type: ignore[misc]
 
     Lines arrive decoded as ISO-8859-1, which maps every byte to one character, so encoding them back
     gives the exact bytes of the file: bad UTF-8 is then rejected exactly as `botes replay` rejects it.
+
+    Flink's text format gives no line numbers, so this operator counts them: a text file is one split,
+    read from its start by one reader, and the file's source and this operator both run at parallelism 1
+    (see embedded.py), so every line of the file arrives here, blank ones included, in file order.
+    The count is kept per element (one add); the "file:line" text is built only for a rejected line.
+    (Flink's reader also ends a line at a lone CR, which `read_lines` does not: in a file with bare CRs
+    inside lines the numbers differ from `botes replay`'s after the first one.)
     """
 
     def __init__(self, source_type: str, file_name: str, default_timezone: str = "UTC") -> None:
@@ -80,14 +88,16 @@ class NormalizeLines(ProcessFunction):  # type: ignore[misc]
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._normalizer = Normalizer(self._default_timezone)
+        self._line_number = 0
 
     def process_element(self, value: str, ctx: ProcessFunction.Context) -> Iterator[Any]:
+        self._line_number += 1
         line = value.encode("latin-1")
         if not line.strip():
             return
-        result = self._normalizer.normalize_line(line, self._source_type, self._file_name)
+        result = self._normalizer.normalize_line(line, self._source_type)
         if isinstance(result, Rejected):
-            yield _dead_letter(result, "normalize")
+            yield _dead_letter(replace(result, location=f"{self._file_name}:{self._line_number}"), "normalize")
         else:
             yield json.dumps(result)
 

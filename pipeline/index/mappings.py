@@ -23,7 +23,8 @@ from pipeline.normalize.ecs import CUSTOM_NAMESPACE
 from pipeline.normalize.maps import load_field_table, map_names
 from pipeline.normalize.normalizer import ERRORS_FIELD, UNMAPPED
 
-__all__ = ["ECS_PARAMETER_EXCEPTIONS", "ECS_PARAMETER_ADDITIONS", "ecs_definitions", "ecs_field_mapping", "ecs_properties",
+__all__ = ["ECS_PARAMETER_EXCEPTIONS", "ECS_PARAMETER_ADDITIONS",
+           "ecs_definitions", "ecs_field_mapping", "ecs_properties",
            "botes_field_types", "botes_properties", "botes_dynamic_templates", "properties_tree",
            "ENRICHMENT_DATES", "FAILURES_FIELD"]
 

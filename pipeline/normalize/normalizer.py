@@ -38,7 +38,9 @@ class Normalizer:
             return Rejected(f"unknown source type {source_type!r} (known: {known})", text,
                             source_type, location)
         record = parse_record(line)
-        if isinstance(record, Rejected) and source.parse_raw is not None and not record.reason.startswith("not UTF-8"):
+        # Only a line that is not JSON at all may be another form (FortiGate key=value): a JSON line too
+        # deep, or not an object, stays rejected with its reason, whatever key=value text it contains.
+        if isinstance(record, Rejected) and source.parse_raw is not None and record.reason.startswith("not JSON"):
             record = source.parse_raw(record.raw) or record
         if isinstance(record, Rejected):
             return Rejected(record.reason, record.raw, source.name, location)
