@@ -53,6 +53,7 @@ _TIMESTAMP = re.compile(r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")  # 
 # backslash, "#" before "{", "$" or "@"; invalid bytes as \xHH, other unprintable characters as \uHHHH.
 _INSPECT_ESCAPES = {"n": 0x0A, "t": 0x09, "r": 0x0D, "f": 0x0C, "v": 0x0B, "b": 0x08, "a": 0x07, "e": 0x1B,
                     '"': 0x22, "\\": 0x5C, "#": 0x23}
+_NOT_INSPECT = re.compile(r'(?<!\\)"|(?<!\\)#[{$@]|[\x00-\x1f\x7f]')  # inspect escapes these
 _INSPECT_TOKEN = re.compile(r'\\x([0-9A-F]{2})|\\u([0-9A-F]{4})|\\u\{([0-9A-F]+)\}|\\(.)|(")', re.DOTALL)
 
 
@@ -65,7 +66,7 @@ def line_bytes(original: str) -> str | bytes:
     """The line as it was in the file. Logstash's codec replaces a line that is not UTF-8 by its Ruby
     ``String#inspect`` without the quotes (logstash-core lib/logstash/util/charset.rb): such a text is
     turned back into the bytes, so the job rejects the line exactly as ``botes replay`` does."""
-    if '"' not in original and "\\" not in original:
+    if "\\" not in original or _NOT_INSPECT.search(original):
         return original
     data = bytearray()
     position = 0

@@ -35,6 +35,7 @@ on an unmodelled behaviour.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import math
@@ -265,6 +266,7 @@ def ruby_strip(text: str) -> str:
 
 # --- Ruby regexps -----------------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=4096)
 def ruby_regex(pattern: str) -> re.Pattern[str]:
     """A Ruby (Onigmo) regexp as a Python one, for the constructs the generator writes: ^ and $ are line
     anchors in Ruby, \\z ends the string, \\s, \\d and \\w are ASCII (re.ASCII), Ruby's (?m:...) is dotall,
@@ -355,6 +357,11 @@ def _java_string_hash(text: str) -> int:
 
 
 def java_hash_order(keys: list[str]) -> list[str]:
+    return list(_java_hash_order(tuple(keys)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _java_hash_order(keys: tuple[str, ...]) -> tuple[str, ...]:
     """The iteration order of a java.util.HashMap<String, _> filled by put() in the given order (capacity
     16, doubled when the size passes 3/4 of it; a bucket keeps insertion order, which a resize preserves)."""
     capacity = 16
@@ -364,7 +371,7 @@ def java_hash_order(keys: list[str]) -> list[str]:
     def bucket(key: str) -> int:
         h = _java_string_hash(key)
         return (h ^ (h >> 16)) & (capacity - 1)
-    return [key for _, key in sorted(enumerate(keys), key=lambda item: (bucket(item[1]), item[0]))]
+    return tuple(key for _, key in sorted(enumerate(keys), key=lambda item: (bucket(item[1]), item[0])))
 
 
 def _ordered(items: Mapping[Any, Any], order: str) -> list[tuple[Any, Any]]:
@@ -382,16 +389,17 @@ def _ordered(items: Mapping[Any, Any], order: str) -> list[tuple[Any, Any]]:
 _REFERENCE = re.compile(r"\[([^\[\],]+)\]")
 
 
-def field_path(reference: str) -> list[str]:
-    """FieldReference: ``[a][b]`` -> [a, b]; a bare name is one key (dots included)."""
+@functools.lru_cache(maxsize=65536)
+def field_path(reference: str) -> tuple[str, ...]:
+    """FieldReference: ``[a][b]`` -> (a, b); a bare name is one key (dots included)."""
     if reference.startswith("["):
-        parts = _REFERENCE.findall(reference)
+        parts = tuple(_REFERENCE.findall(reference))
         if "".join(f"[{p}]" for p in parts) != reference:
             raise NotModelled(f"field reference {reference!r}")
         return parts
     if "[" in reference or "]" in reference:
         raise NotModelled(f"field reference {reference!r}")
-    return [reference]
+    return (reference,)
 
 
 _MISSING = object()
@@ -405,7 +413,7 @@ class Event:
     metadata: dict[str, Any] = field(default_factory=dict)
     cancelled: bool = False
 
-    def _root(self, path: list[str]) -> tuple[dict[str, Any], list[str]]:
+    def _root(self, path: tuple[str, ...]) -> tuple[dict[str, Any], tuple[str, ...]]:
         if path and path[0] == "@metadata":
             return self.metadata, path[1:]
         return self.data, path
@@ -1052,6 +1060,7 @@ class Pipeline:
         self._order = hash_order
         self._host = host
         self._now = now or (lambda: int(datetime.now(UTC).timestamp() * 1000))
+        self._options: dict[int, tuple[Plugin, dict[str, Any]]] = {}  # the plugin is kept so its id stays its own
         (inputs,) = [node for node in config.section("input")]
         if not isinstance(inputs, Plugin) or inputs.name != "file":
             raise NotModelled("inputs other than one file input")
@@ -1078,6 +1087,11 @@ class Pipeline:
         return value
 
     def _expanded(self, plugin: Plugin) -> dict[str, Any]:
+        if id(plugin) not in self._options:
+            self._options[id(plugin)] = (plugin, self._expand_options(plugin))
+        return self._options[id(plugin)][1]
+
+    def _expand_options(self, plugin: Plugin) -> dict[str, Any]:
         options: dict[str, Any] = {}
         for key, value in plugin.attributes:
             options[key] = value if isinstance(value, Plugin) else self._expand(value)
