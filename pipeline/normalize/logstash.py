@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pipeline.normalize.ecs import ecs_schema
 from pipeline.normalize.handoff import (
@@ -61,7 +62,9 @@ MINIMUM_VERSIONS = ("8.19.7", "9.1.7", "9.2.1")
 # librdkafka's message.max.bytes default: the largest message `botes replay` publishes. The Kafka output
 # logs and drops a larger one (logstash-integration-kafka 11.6.4 outputs/kafka.rb), so the limit is the same.
 MAX_REQUEST_SIZE = 1_000_000
-TIMEZONE_SETTING = "${BOTES_NORMALIZE__DEFAULT_TIMEZONE:UTC}"  # the job's setting, read from the same variable
+# The zone of times without one: the job's setting, read from the same variable; its default is the
+# normalize.default_timezone `botes logstash` was given (UTC in the committed files).
+TIMEZONE_SETTING = "${BOTES_NORMALIZE__DEFAULT_TIMEZONE:UTC}"
 UNKNOWN_PIPELINE = "unknown"
 RECORD = "[@metadata][botes]"  # where the json filter puts the record; Logstash never outputs @metadata
 
@@ -562,8 +565,14 @@ def _header(title: str, notes: list[str]) -> list[str]:
     ]
 
 
+def _with_timezone(text: str, default_timezone: str) -> str:
+    ZoneInfo(default_timezone)  # ZoneInfoNotFoundError for a name that is no zone
+    return text.replace(TIMEZONE_SETTING, TIMEZONE_SETTING.replace(":UTC}", f":{default_timezone}}}"))
+
+
 def render_pipeline(source: SourceType, topic_prefix: str = DEFAULT_TOPIC_PREFIX,
-                    kafka_bootstrap: str = DEFAULT_KAFKA_BOOTSTRAP, table: FieldTable | None = None) -> str:
+                    kafka_bootstrap: str = DEFAULT_KAFKA_BOOTSTRAP, table: FieldTable | None = None,
+                    default_timezone: str = "UTC") -> str:
     """The Logstash pipeline config of one source type."""
     table = load_field_table(source.name) if table is None else table
     ranks = precedence(source, table)
@@ -586,12 +595,12 @@ def render_pipeline(source: SourceType, topic_prefix: str = DEFAULT_TOPIC_PREFIX
         ]), "",
         *_block("output", _kafka(f"{topic_prefix}{source.family}", f"botes-{source.name}", kafka_bootstrap)),
     ]
-    return "\n".join(lines) + "\n"
+    return _with_timezone("\n".join(lines) + "\n", default_timezone)
 
 
 def render_unknown_pipeline(sources: Mapping[str, SourceType] | None = None,
                             topic_prefix: str = DEFAULT_TOPIC_PREFIX, kafka_bootstrap: str = DEFAULT_KAFKA_BOOTSTRAP,
-                            dead_letter_topic: str | None = None) -> str:
+                            dead_letter_topic: str | None = None, default_timezone: str = "UTC") -> str:
     """Every other ``botesv1.<type>.json[.gz]`` file, as ``botes replay`` reads a directory: a type the
     normaliser resolves (``" FGT_Traffic "``) goes to the job as lines; an unknown one is a dead letter."""
     sources = SOURCE_TYPES if sources is None else sources
@@ -626,7 +635,7 @@ def render_unknown_pipeline(sources: Mapping[str, SourceType] | None = None,
         ]), "",
         *_block("output", _kafka(f"%{{{topic}}}", f"botes-{UNKNOWN_PIPELINE}", kafka_bootstrap)),
     ]
-    return "\n".join(lines) + "\n"
+    return _with_timezone("\n".join(lines) + "\n", default_timezone)
 
 
 def render_pipelines_yml(sources: Iterable[SourceType] | None = None, config_dir: str = PIPELINE_CONFIG_DIR) -> str:
@@ -645,7 +654,7 @@ def render_pipelines_yml(sources: Iterable[SourceType] | None = None, config_dir
 
 def generate_pipelines(out_dir: Path, topic_prefix: str = DEFAULT_TOPIC_PREFIX,
                        kafka_bootstrap: str = DEFAULT_KAFKA_BOOTSTRAP, dead_letter_topic: str | None = None,
-                       sources: Mapping[str, SourceType] | None = None) -> list[Path]:
+                       sources: Mapping[str, SourceType] | None = None, default_timezone: str = "UTC") -> list[Path]:
     """Write ``out_dir/pipeline/<type>.conf`` for every source type, ``unknown.conf`` and
     ``out_dir/pipelines.yml``; remove generated pipelines of source types that no longer exist. Returns the
     files written."""
@@ -654,8 +663,10 @@ def generate_pipelines(out_dir: Path, topic_prefix: str = DEFAULT_TOPIC_PREFIX,
         raise ValueError(f"a source type may not be called {UNKNOWN_PIPELINE!r}")
     pipeline_dir = out_dir / "pipeline"
     pipeline_dir.mkdir(parents=True, exist_ok=True)
-    texts = {name: render_pipeline(source, topic_prefix, kafka_bootstrap) for name, source in sorted(sources.items())}
-    texts[UNKNOWN_PIPELINE] = render_unknown_pipeline(sources, topic_prefix, kafka_bootstrap, dead_letter_topic)
+    texts = {name: render_pipeline(source, topic_prefix, kafka_bootstrap, default_timezone=default_timezone)
+             for name, source in sorted(sources.items())}
+    texts[UNKNOWN_PIPELINE] = render_unknown_pipeline(sources, topic_prefix, kafka_bootstrap, dead_letter_topic,
+                                                      default_timezone)
     written: list[Path] = []
     for name, text in texts.items():
         path = pipeline_dir / f"{name}.conf"

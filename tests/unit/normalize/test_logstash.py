@@ -478,3 +478,24 @@ def test_grammar_gives_values_and_conditions() -> None:
     assert dict(m.attributes) == {"a": 1, "b": -2.5, "c": "s", "d": "t", "e": [1, "x", [2]],
                                   "f": {"k": 1, "k2": [], 3: "v"}, "g": Plugin("json", (("x", 1),)), "h": "ab"}
     assert branches == [(Plugin("x", ()), ('if [a][b] == "x" and ([c] != 1 or !([d] in ["p", "q"]))',))]
+
+
+def test_botes_logstash_writes_the_configured_topics_and_time_zone(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job and replay read naive times in normalize.default_timezone: the pipelines default to it too."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    for key, value in {"BOTES_KAFKA__TOPIC_PREFIX": "lab.", "BOTES_KAFKA__DEAD_LETTER_TOPIC": "lab.bad",
+                       "BOTES_NORMALIZE__DEFAULT_TIMEZONE": "Europe/Berlin"}.items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(app, ["logstash", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    traffic = parse_config((tmp_path / "pipeline" / "fgt_traffic.conf").read_text(encoding="utf-8"))
+    (kafka, _), = plugins_in(traffic.section("output"))
+    assert kafka.get("topic_id") == "lab.firewall"
+    zones = {p.get("timezone") for p, _ in plugins_in(traffic.section("filter")) if p.name == "date"}
+    assert zones == {"${BOTES_NORMALIZE__DEFAULT_TIMEZONE:Europe/Berlin}", None}  # None: epoch formats
+    unknown = (tmp_path / "pipeline" / "unknown.conf").read_text(encoding="utf-8")
+    assert '"[@metadata][botes_topic]" => "lab.bad"' in unknown
