@@ -124,11 +124,12 @@ class LogstashCompletion:
         return result.event if isinstance(result, Completion) else result
 
     def completion(self, message: Event) -> Completion | Rejected:
+        """The completed event with which fields came from Logstash, or the dead letter."""
         message = {**message, "botes": dict(message.get("botes") or {})}
         marker: dict[str, Any] = message["botes"].pop("logstash", {})
         location = marker.get(LOCATION)
-        dataset, original = get_path(message, "event.dataset"), get_path(message, "event.original")
         where = location if isinstance(location, str) else None
+        dataset, original = get_path(message, "event.dataset"), get_path(message, "event.original")
         if not isinstance(dataset, str) or not isinstance(original, str):
             return Rejected("a Logstash event without event.dataset and event.original", json.dumps(message),
                             None, where)
@@ -139,23 +140,27 @@ class LogstashCompletion:
             return Rejected(f"the Logstash pipeline's time zone {timezone!r} (BOTES_NORMALIZE__DEFAULT_TIMEZONE) "
                             "is not a time zone", original, dataset, where)
         source = resolve_source_type(dataset)
-        if marker.get(READ) != READ_RECORD or source is None:
+        if marker.get(READ) != READ_RECORD or source is None:  # Logstash could not read the line: all of it here
             whole = normalizer.normalize_line(line_bytes(original), dataset, where)
             return whole if isinstance(whole, Rejected) else Completion(whole, frozenset(), frozenset())
+        deferred = marker.get(DEFERRED, [])
+        return self._complete_record(message, original, source, normalizer, where,
+                                     {deferred} if isinstance(deferred, str) else set(deferred))
+
+    def _complete_record(self, message: Event, original: str, source: SourceType, normalizer: Normalizer,
+                         where: str | None, deferred: set[str]) -> Completion | Rejected:
         record = normalizer.read_record(original, source)
-        if isinstance(record, Rejected):  # Logstash read what Python does not (e.g. trailing text after the JSON)
+        if isinstance(record, Rejected):  # Logstash read what Python does not (e.g. two JSON values on a line)
             return Rejected(record.reason, record.raw, source.name, where)
+        rules = self._rules_of(source, normalizer)
         flat = flatten(record)
         prepared = source.prepare(dict(flat))
-        deferred = marker.get(DEFERRED, [])
-        taken = self._taken(message, flat, prepared, {deferred} if isinstance(deferred, str) else set(deferred),
-                            self._rules_of(source, normalizer))
+        taken = self._taken(message, flat, prepared, deferred, rules)
         read_time = message.get("@timestamp")
         event = normalizer.normalize_prepared(prepared, source, original, taken,
                                               read_time if isinstance(read_time, str) else None)
-        table = self._rules_of(source, normalizer).table
         fields = {spec.ecs for key, value in prepared.items()
-                  if not is_empty(value) and (spec := find_spec(table, key)) is not None}
+                  if not is_empty(value) and (spec := find_spec(rules.table, key)) is not None}
         return Completion(event, frozenset(taken), frozenset(fields - set(taken)))
 
     def _normalizer(self, timezone: str) -> Normalizer:

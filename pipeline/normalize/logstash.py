@@ -198,11 +198,6 @@ def record_references(original: str) -> list[str]:
     return [f"{RECORD}{''.join(f'[{part}]' for part in original.split('.'))}", literal]
 
 
-def _interpolable(reference: str) -> bool:
-    # Logstash's sprintf ends a %{...} reference at the first "}", so "name{}" cannot be interpolated.
-    return "{" not in reference and "}" not in reference
-
-
 # --- text building ------------------------------------------------------------------------------------
 
 def _indent(body: Iterable[str]) -> list[str]:
