@@ -92,7 +92,8 @@ def test_golden_cases_through_logstash_and_the_job_are_the_normalisers_documents
         where = f"{source_type} line {number}"
         (output,) = pipeline.run_line(line, f"/data/botesv1.{source_type}.json")
         assert output.topic == f"botes.{source.family}", where
-        assert output.document["botes"]["logstash"][READ] == READ_RECORD, where
+        if line.startswith("{"):  # a JSON record is Logstash's to read (a syslog line may be the job's)
+            assert output.document["botes"]["logstash"][READ] == READ_RECORD, where
         allowed = _allowed(source_type)
         stray = [path for path in _written(output.document) if path not in {"@timestamp", "botes.logstash"}
                  and not any(path == a or path.startswith(f"{a}.") for a in allowed)]
@@ -120,14 +121,18 @@ def test_logstash_reads_the_times_the_prepare_hooks_fix(configs: dict[str, Confi
     """FortiGate date + time (+ tz), IIS date + time and the classic Windows times are Logstash's own work:
     @timestamp comes from Logstash unless the record's time is one Logstash defers (epoch nanoseconds)."""
     pipeline, completion = _pipelines(configs)[source_type], LogstashCompletion()
+    checked = 0
     for number, line in enumerate(_golden_lines(source_type), start=1):
         (output,) = pipeline.run_line(line, "/data/x")
-        deferred = output.document["botes"]["logstash"].get("deferred", [])
+        marker = output.document["botes"]["logstash"]
+        deferred = marker.get("deferred", [])
+        if marker[READ] != READ_RECORD or "eventtime" in ([deferred] if isinstance(deferred, str) else deferred):
+            continue  # a syslog line the job reads; FortiOS eventtime in ns (Python divides floats: not exact)
         result = completion.completion(output.document)
         assert isinstance(result, Completion)
-        if "eventtime" in json.loads(line) and "eventtime" in deferred:
-            continue  # FortiOS eventtime in ns: Python's float division, not exact in Logstash
         assert "@timestamp" in result.from_logstash, f"{source_type} line {number}"
+        checked += 1
+    assert checked >= 2
 
 
 def test_hexadecimal_process_ids_are_converted_by_logstash(configs: dict[str, Config]) -> None:
