@@ -434,7 +434,8 @@ def logstash(
 
     settings = _settings(config)
     written = generate_pipelines(out, settings.kafka.topic_prefix,
-                                 dead_letter_topic=settings.kafka.dead_letter_topic)
+                                 dead_letter_topic=settings.kafka.dead_letter_topic,
+                                 default_timezone=settings.normalize.default_timezone)
     err.print(f"{len(written)} files written under {out}", highlight=False)
 
 

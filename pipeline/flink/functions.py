@@ -34,6 +34,7 @@ from pipeline.index.documents import index_document
 from pipeline.index.rollover import rollover_guard
 from pipeline.index.writer import IndexDoc, IndexWriter, open_client
 from pipeline.normalize import Normalizer
+from pipeline.normalize.complete import LogstashCompletion, is_from_logstash
 from pipeline.normalize.records import parse_record
 
 __all__ = ["DEAD_LETTERS", "ParseEvents", "NormalizeLines", "Enrich", "WriteToIndex", "index_shard"]
@@ -49,13 +50,20 @@ def _dead_letter(rejected: Rejected, stage: str) -> tuple[OutputTag, str]:
 
 
 class ParseEvents(ProcessFunction):  # type: ignore[misc]
-    """Kafka message -> ECS event JSON; anything else -> dead letters."""
+    """Kafka message -> ECS event JSON (a Logstash pipeline's event completed first); anything else -> dead letters."""
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._rejected = runtime_context.get_metrics_group().counter("events_rejected")
+        self._logstash = LogstashCompletion()
 
     def process_element(self, value: str, ctx: ProcessFunction.Context) -> Iterator[Any]:
         record = parse_record(value)
+        if isinstance(record, dict) and is_from_logstash(record):
+            completed = self._logstash.complete(record)  # the document `botes replay` makes of the same line
+            if isinstance(completed, Rejected):
+                self._rejected.inc()
+            yield _dead_letter(completed, "normalize") if isinstance(completed, Rejected) else json.dumps(completed)
+            return
         if isinstance(record, Rejected):
             reason = record.reason
         elif not isinstance(record.get("event"), dict) or "dataset" not in record["event"]:
