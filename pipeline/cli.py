@@ -29,6 +29,10 @@ config_app = typer.Typer(no_args_is_help=True, help="Inspect the configuration."
 app.add_typer(config_app, name="config")
 cache_app = typer.Typer(no_args_is_help=True, help="Inspect or empty the shared (Redis) cache.")
 app.add_typer(cache_app, name="cache")
+scot_app = typer.Typer(no_args_is_help=True, help="SCOT4 entity enrichment (Airflow's REST API as SCOT calls it).")
+app.add_typer(scot_app, name="scot")
+index_app = typer.Typer(no_args_is_help=True, help="Inspect the stored events (data streams or indices).")
+app.add_typer(index_app, name="index")
 err = Console(stderr=True)
 
 ConfigOption = Annotated[Path | None, typer.Option(
@@ -196,7 +200,7 @@ def _run_embedded(settings: Settings, inputs: list[Path], output: Path, source_t
     report = run_embedded(settings, files, output)
     elapsed = time.monotonic() - started
     for rejected in report.rejected:
-        err.print(f"rejected ({rejected.get('location')}): {rejected['reason']}", markup=False,
+        err.print(f"{rejected.get('location')}: {rejected['reason']}", markup=False,
                   highlight=False, soft_wrap=True)
     _print_lookup_summary(report.lookups)
     err.print(f"{report.events} enriched events -> {output} in {elapsed:.1f} s "
@@ -239,6 +243,7 @@ def _print_lookup_summary(summary: dict[str, Any]) -> None:
 def _run_kafka(settings: Settings) -> None:
     from pipeline.cache.redis import check_redis
     from pipeline.flink.job import JOB_NAME, build_kafka_job
+    from pipeline.index.documents import storage_pattern
     from pipeline.index.template import check_template
     from pipeline.index.writer import check_index, open_client
     from pipeline.kafka import create_topics, family_topics
@@ -248,28 +253,92 @@ def _run_kafka(settings: Settings) -> None:
         check_redis(settings)
     client = open_client(settings.index)
     server = check_index(client)
-    check_template(client, settings.index)
+    outdated = check_template(client, settings.index)
+    if outdated:
+        err.print(f"[yellow]warning:[/yellow] {outdated}", highlight=False)
     create_topics(settings.kafka, [*family_topics(settings.kafka), settings.kafka.dead_letter_topic])
     err.print(f"job {JOB_NAME}: {', '.join(family_topics(settings.kafka))} -> {server} at "
-              f"{settings.index.url} ({settings.index.prefix}-*), dead letters -> "
+              f"{settings.index.url} ({storage_pattern(settings.index)}), dead letters -> "
               f"{settings.kafka.dead_letter_topic}", highlight=False)
     build_kafka_job(settings).execute(JOB_NAME)
 
 
 @app.command()
 def setup(config: ConfigOption = None) -> None:
-    """Install the ECS index template and create the Kafka topics."""
-    from pipeline.index import install_template
+    """Install the index templates (and, for Elasticsearch, the ILM policy) and create the Kafka topics.
+    Safe to run again: what is unchanged is left alone, a change is installed as the next version."""
+    from pipeline.index.documents import storage_pattern
+    from pipeline.index.template import install_templates
     from pipeline.index.writer import check_index, open_client
     from pipeline.kafka import create_topics, family_topics
 
     settings = _settings(config)
     client = open_client(settings.index)
     server = check_index(client)
-    name = install_template(client, settings.index)
-    err.print(f"index template {name} installed on {server} for {settings.index.prefix}-*", highlight=False)
+    installed = install_templates(client, settings.index)
+    for item in installed:
+        err.print(f"{item.kind} {item.name}: {item.status} (version {item.version})", highlight=False)
+    if any(item.status == "updated" for item in installed):
+        err.print("existing data streams take the new version at their next rollover (`botes index rollover` "
+                  "does it now)" if settings.index.server == "elasticsearch" else
+                  "existing indices keep their mappings; indices created from now on get the new version",
+                  highlight=False)
+    err.print(f"events go to {storage_pattern(settings.index)} on {server}", highlight=False)
     created = create_topics(settings.kafka, [*family_topics(settings.kafka), settings.kafka.dead_letter_topic])
     err.print(f"kafka topics created: {', '.join(created) or 'none (all existed)'}", highlight=False)
+
+
+def _size(size_bytes: int) -> str:
+    value = float(size_bytes)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+@index_app.command("stats")
+def index_stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Documents, size and the oldest and newest event per data stream (or per index on OpenSearch)."""
+    from dataclasses import asdict
+
+    from pipeline.index.stats import storage_stats
+    from pipeline.index.writer import check_index, open_client
+
+    settings = _settings(config)
+    client = open_client(settings.index)
+    check_index(client)
+    rows = storage_stats(client, settings.index)
+    if as_json:
+        print(json.dumps([asdict(row) for row in rows], indent=2))
+        return
+    streams = settings.index.server == "elasticsearch"
+    table = Table("data stream" if streams else "index", "documents", "size", "oldest event", "newest event",
+                  *(["backing indices", "ILM policy"] if streams else []),
+                  title=f"stored events on {settings.index.url}")
+    for row in rows:
+        table.add_row(row.name, str(row.documents), _size(row.size_bytes), row.oldest or "-", row.newest or "-",
+                      *([str(row.backing_indices), row.lifecycle or "-"] if streams else []))
+    err.print(table)
+
+
+@index_app.command("rollover")
+def index_rollover(config: ConfigOption = None) -> None:
+    """Roll every data stream over now, so new events go to a backing index made from the installed template."""
+    from pipeline.index.lifecycle import rollover_data_streams
+    from pipeline.index.writer import check_index, open_client
+
+    settings = _settings(config)
+    if settings.index.server != "elasticsearch":
+        raise _fail("index.server is opensearch: plain indices do not roll over; a new template applies to "
+                    "indices created after `botes setup`")
+    client = open_client(settings.index)
+    check_index(client)
+    for stream, index in rollover_data_streams(client, settings.index).items():
+        err.print(f"{stream}: new write index {index}", highlight=False)
 
 
 @app.command()
@@ -292,12 +361,31 @@ def lookup(
     source_settings = getattr(settings, source)
     if isinstance(source_settings, ApiSourceSettings) and source_settings.api_key is None:
         raise _fail(f"{source}: no API key; set BOTES_{source.upper()}__API_KEY")
+    if (not no_cache and source_settings.cache) or isinstance(source_settings, ApiSourceSettings):
+        settings = _in_process_if_redis_is_away(settings)
     result, summary, failure = asyncio.run(
         _lookup_once(settings, source, value, markdown, use_cache=not no_cache))
     print(json.dumps(result, indent=2, ensure_ascii=False))
     _print_lookup_summary(summary)
     if failure is not None:
         raise _fail(f"{source} lookup of {value} failed: {failure}", code=1)
+
+
+def _in_process_if_redis_is_away(settings: Settings) -> Settings:
+    """One lookup needs no quota shared with other workers: without Redis it uses the in-process cache and
+    a per-process rate limit, with one warning. (The streaming job instead skips paid lookups while Redis is
+    away, since its workers share one quota.)"""
+    from pipeline.cache.redis import check_redis
+
+    if settings.cache.backend != "redis":
+        return settings
+    try:
+        check_redis(settings)
+    except PipelineError as exc:
+        err.print(f"warning: {exc}; this lookup uses the in-process cache and a per-process rate limit",
+                  highlight=False, markup=False, soft_wrap=True)
+        return settings.model_copy(update={"cache": settings.cache.model_copy(update={"backend": "memory"})})
+    return settings
 
 
 async def _lookup_once(settings: Settings, source: str, value: str, markdown: bool, use_cache: bool
@@ -346,8 +434,50 @@ def logstash(
 
     settings = _settings(config)
     written = generate_pipelines(out, settings.kafka.topic_prefix,
-                                 dead_letter_topic=settings.kafka.dead_letter_topic)
+                                 dead_letter_topic=settings.kafka.dead_letter_topic,
+                                 default_timezone=settings.normalize.default_timezone)
     err.print(f"{len(written)} files written under {out}", highlight=False)
+
+
+@app.command()
+def download(
+    directory: Annotated[Path, typer.Argument(help="Where to put the botesv1.<type>.json.gz files.")],
+    types: Annotated[str | None, typer.Option(
+        "--types", help="Comma-separated source types (default: all 22), e.g. suricata,fgt_traffic.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Fetch the public BOTES files (resuming cut downloads); files already there are kept."""
+    import requests
+    from rich.progress import DownloadColumn, TransferSpeedColumn
+
+    from pipeline.download import DownloadError, download_file, planned_downloads
+
+    settings = _settings(config)
+    wanted = [t.strip() for t in types.split(",") if t.strip()] if types else None
+    items = planned_downloads(wanted, directory, settings.download)
+    directory.mkdir(parents=True, exist_ok=True)
+    todo = [item for item in items if not item.path.exists()]
+    for item in items:
+        if item not in todo:
+            err.print(f"already there: {item.path}", highlight=False)
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  console=err) as progress, requests.Session() as session:
+
+        class Bar:
+            task: Any = None
+
+            def started(self, name: str, total: int | None, already: int) -> None:
+                self.task = progress.add_task(name, total=total, completed=already)
+
+            def advanced(self, size: int) -> None:
+                progress.advance(self.task, size)
+
+        for item in todo:
+            try:
+                download_file(session, item, settings.download, Bar())
+            except DownloadError as exc:
+                raise _fail(str(exc)) from None
+    err.print(f"{len(todo)} file(s) downloaded into {directory}", highlight=False)
 
 
 @app.command("fetch-jars")
@@ -358,6 +488,26 @@ def fetch_jars_command(config: ConfigOption = None) -> None:
     settings = _settings(config)
     for jar in fetch_jars(settings.flink.jars_dir):
         err.print(f"ok {jar}", highlight=False)
+
+
+@scot_app.command("serve")
+def scot_serve(
+    listen: Annotated[str | None, typer.Option("--listen", help="HOST:PORT (default: scot.listen).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Answer SCOT4's enrichment requests (POST /api/v1/dags/<dag_id>/dagRuns) and post the results to SCOT."""
+    from pipeline.scot.service import serve
+
+    settings = _settings(config)
+
+    def ready(url: str, sources: dict[str, list[str]]) -> None:
+        err.print(f"botes scot serve: listening on {url}", highlight=False)
+        for entity_type, names in sources.items():
+            dag_id = settings.scot.airflow_dag_id.format(entity_type=entity_type)
+            err.print(f"  {dag_id}: {', '.join(names)}", highlight=False)
+
+    logging.getLogger("pipeline.scot").setLevel(logging.INFO)
+    serve(settings, listen or settings.scot.listen, ready)
 
 
 def main() -> None:

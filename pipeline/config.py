@@ -8,6 +8,7 @@ API keys) come only from the environment and are held as ``SecretStr`` so they n
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -30,7 +31,7 @@ __all__ = [
     "Settings", "KafkaSettings", "RedisSettings", "CacheSettings", "IndexSettings", "SourceSettings",
     "GeoIPSettings", "AssetsSettings", "NetworkSettings", "NormalizeSettings", "RdnsSettings", "ThreatListFeed",
     "ThreatListsSettings", "ApiSourceSettings", "ShodanSettings", "OnypheSettings", "VirusTotalSettings",
-    "FlinkSettings", "load_settings", "bundled_data", "redacted",
+    "FlinkSettings", "DownloadSettings", "load_settings", "bundled_data", "redacted", "ScotSettings", "EntityType",
 ]
 
 
@@ -48,6 +49,10 @@ def _seconds_or_iso(value: Any) -> Any:
 
 # A duration: seconds (number or numeric text) or ISO 8601.
 Duration = Annotated[timedelta, BeforeValidator(_seconds_or_iso)]
+
+
+# Characters Elasticsearch and OpenSearch refuse in index names, and '-' (the data stream name separator).
+_NOT_IN_NAMES = '-\\/*?"<>| ,#:'
 
 
 class _Section(BaseModel):
@@ -82,10 +87,21 @@ class CacheSettings(_Section):
 
 class IndexSettings(_Section):
     url: str = "http://127.0.0.1:9200"
-    # "opensearch" sends plain application/json: OpenSearch-API servers reject the elasticsearch
-    # client's compatibility media type (application/vnd.elasticsearch+json; compatible-with=8).
+    # "elasticsearch": data streams with an ILM policy. "opensearch": plain indices, the closest OpenSearch
+    # field types, and plain application/json (OpenSearch-API servers reject the elasticsearch client's
+    # compatibility media type, application/vnd.elasticsearch+json; compatible-with=8).
     server: Literal["elasticsearch", "opensearch"] = "elasticsearch"
-    prefix: str = "botes"                  # index per family: botes-firewall, botes-ids, ...
+    # elasticsearch: data streams logs-<prefix>.<family>-<namespace>; opensearch: indices <prefix>-<family>.
+    prefix: str = "botes"
+    namespace: str = "default"             # elasticsearch: the data streams' namespace (e.g. prod, lab)
+    # elasticsearch (ILM): a backing index rolls over at this age or primary shard size, and is deleted this
+    # long after its rollover (null or "forever": kept for ever).
+    retention: Duration | None = timedelta(days=90)
+    rollover_max_age: Duration = timedelta(days=7)
+    rollover_max_primary_shard_size: str = "50gb"
+    # elasticsearch: before a batch is written, look its ids up in the data stream's older backing indices
+    # whose @timestamp range covers them, so a replay after a rollover adds nothing (README: Storage).
+    dedup_across_rollover: bool = True
     username: str | None = None
     password: SecretStr | None = None
     api_key: SecretStr | None = None
@@ -94,6 +110,43 @@ class IndexSettings(_Section):
     bulk_actions: int = Field(500, ge=1)   # documents per bulk request
     flush_interval: float = Field(1.0, gt=0)  # seconds a partial batch may wait
     request_timeout: float = 30.0
+
+    @field_validator("namespace")
+    @classmethod
+    def _is_namespace(cls, name: str) -> str:
+        # Elastic's data stream naming scheme: lower case, no '-', at most 100 bytes.
+        if not name or len(name.encode()) > 100 or name != name.lower() or any(c in _NOT_IN_NAMES for c in name):
+            raise ValueError(f"{name!r}: lower case, at most 100 bytes, none of {_NOT_IN_NAMES!r}")
+        return name
+
+    @field_validator("rollover_max_primary_shard_size")
+    @classmethod
+    def _is_byte_size(cls, size: str) -> str:
+        if re.fullmatch(r"[1-9][0-9]*(b|kb|mb|gb|tb|pb)", size) is None:
+            raise ValueError(f"{size!r} is not a size such as 50gb or 500mb")
+        return size
+
+    @field_validator("retention", mode="before")
+    @classmethod
+    def _forever(cls, value: Any) -> Any:
+        # The environment cannot hold a YAML null: BOTES_INDEX__RETENTION=forever keeps data for ever.
+        return None if isinstance(value, str) and value.strip().lower() in ("forever", "null", "none") else value
+
+    @field_validator("retention", "rollover_max_age")
+    @classmethod
+    def _is_positive(cls, age: timedelta | None) -> timedelta | None:
+        if age is not None and age <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return age
+
+    @model_validator(mode="after")
+    def _prefix_fits_the_server(self) -> IndexSettings:
+        if self.prefix != self.prefix.lower() or not self.prefix or any(c in _NOT_IN_NAMES[1:] for c in self.prefix):
+            raise ValueError(f"prefix {self.prefix!r}: index names are lower case, without {_NOT_IN_NAMES[1:]!r}")
+        if self.server == "elasticsearch" and "-" in self.prefix:
+            raise ValueError(f"prefix {self.prefix!r}: with data streams it is part of the dataset "
+                             f"(logs-<prefix>.<family>-<namespace>), which has no '-'")
+        return self
 
 
 class SourceSettings(_Section):
@@ -110,7 +163,12 @@ class SourceSettings(_Section):
     single_flight_wait: float | None = Field(None, gt=0)
 
 
-class GeoIPSettings(SourceSettings):
+class LocalFileSourceSettings(SourceSettings):
+    # Seconds between two looks at the source's file(s) for a change (then reloaded without a restart).
+    reload_interval: float = Field(5.0, gt=0)
+
+
+class GeoIPSettings(LocalFileSourceSettings):
     # Defaults are MaxMind's *test* databases shipped in the package, so a fresh checkout runs;
     # point these at GeoLite2/GeoIP2 City and ASN files for real answers.
     city_db: Path = Field(default_factory=lambda: bundled_data("mmdb/GeoLite2-City-Test.mmdb"))
@@ -119,7 +177,7 @@ class GeoIPSettings(SourceSettings):
     negative_ttl: Duration = timedelta(days=1)
 
 
-class AssetsSettings(SourceSettings):
+class AssetsSettings(LocalFileSourceSettings):
     path: Path = Field(default_factory=lambda: bundled_data("assets.csv"))
     ttl: Duration = timedelta(hours=1)
     negative_ttl: Duration = timedelta(minutes=10)
@@ -145,7 +203,7 @@ class ThreatListFeed(_Section):
     name: str | None = None                             # the feed's name (threat.enrichments.indicator.provider)
 
 
-class ThreatListsSettings(SourceSettings):
+class ThreatListsSettings(LocalFileSourceSettings):
     cache: bool = False                                 # in-memory sets: faster than any cache
     lists: list[ThreatListFeed] = Field(default_factory=list)
 
@@ -221,8 +279,84 @@ class FlinkSettings(_Section):
     checkpoint_interval: float = Field(10.0, gt=0)  # seconds
 
 
+class DownloadSettings(_Section):
+    """`botes download`: where the public BOTES files are (the NybbleHub/BOTES README's download links)."""
+
+    base_url: str = "https://botes.s3-us-west-1.amazonaws.com/botes-data"
+    connect_timeout: float = Field(10.0, gt=0)   # seconds
+    read_timeout: float = Field(60.0, gt=0)      # seconds without a byte before the download counts as cut
+
+
 # The sources the job can run, in the default order.
 EnricherName = Literal["assets", "rdns", "geoip", "threatlists", "shodan", "onyphe", "virustotal"]
+
+
+# SCOT4's names for the entity types its flair finds and these sources can answer for.
+EntityType = Literal["ipaddr", "ipv6", "domain", "md5", "sha1", "sha256"]
+
+
+def _default_scot_sources() -> dict[EntityType, list[EnricherName]]:
+    addresses: list[EnricherName] = ["assets", "rdns", "geoip", "threatlists", "shodan", "onyphe"]
+    hashes: list[EnricherName] = ["threatlists", "virustotal"]
+    return {"ipaddr": list(addresses), "ipv6": list(addresses), "domain": ["threatlists"],
+            "md5": list(hashes), "sha1": list(hashes), "sha256": list(hashes)}
+
+
+class ScotSettings(_Section):
+    """SCOT4 entity enrichment: `botes scot serve` (Airflow's REST API subset SCOT calls) and the DAGs."""
+
+    listen: str = "127.0.0.1:8089"         # HOST:PORT of `botes scot serve` (port 0: any free port)
+    # The HTTP Basic account SCOT calls with (its ENRICHMENT_USERNAME / ENRICHMENT_PASSWORD).
+    username: str | None = None
+    password: SecretStr | None = None      # BOTES_SCOT__PASSWORD only
+    # Callback host ("scot.example.com" or "scot.example.com:8443") -> SCOT API key, sent as
+    # "Authorization: apikey <key>". BOTES_SCOT__API_KEYS only (JSON object). Callbacks go only to these hosts.
+    api_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    # DAG ids the service answers to; the group entity_type names the SCOT entity type. SCOT4's chart
+    # spells them scot4_entity_<type>_enrichment, its documentation scot_entity_<type>_enrichment.
+    dag_id_pattern: str = r"scot4?_entity_(?P<entity_type>[a-z0-9_]+)_enrichment"
+    airflow_dag_id: str = "scot4_entity_{entity_type}_enrichment"  # the DAG ids scot/dags/ creates
+    # Sources per entity type, each a task (DAG) or a tab (both); only enabled, keyed sources run.
+    sources: dict[EntityType, list[EnricherName]] = Field(default_factory=_default_scot_sources)
+    max_in_flight: int = Field(32, ge=1)   # entity enrichments running at once; the others queue
+    max_runs: int = Field(10_000, ge=1)    # finished runs remembered for GET .../dagRuns/{id}
+    callback_attempts: int = Field(6, ge=1)        # posts of one result before giving up
+    callback_backoff: float = Field(1.0, gt=0)     # seconds before the first retry; doubles each time
+    callback_backoff_max: float = Field(60.0, gt=0)
+    callback_timeout: float = Field(10.0, gt=0)    # seconds per post
+
+    @field_validator("listen")
+    @classmethod
+    def _is_host_port(cls, listen: str) -> str:
+        host, colon, port = listen.rpartition(":")
+        if not colon or not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"{listen!r} is not HOST:PORT (e.g. 0.0.0.0:8089)")
+        return listen
+
+    @field_validator("dag_id_pattern")
+    @classmethod
+    def _names_entity_type(cls, pattern: str) -> str:
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        if "entity_type" not in compiled.groupindex:
+            raise ValueError("needs a group (?P<entity_type>...) naming the SCOT entity type")
+        return pattern
+
+    @model_validator(mode="after")
+    def _airflow_ids_match_pattern(self) -> ScotSettings:
+        for entity_type in self.sources:
+            try:
+                dag_id = self.airflow_dag_id.format(entity_type=entity_type)
+            except (KeyError, IndexError, ValueError):
+                raise ValueError(f"airflow_dag_id {self.airflow_dag_id!r}: the only field it may name is "
+                                 "{entity_type}") from None
+            found = re.fullmatch(self.dag_id_pattern, dag_id)
+            if found is None or found.group("entity_type") != entity_type:
+                raise ValueError(f"airflow_dag_id gives {dag_id!r}, which dag_id_pattern does not read as "
+                                 f"entity type {entity_type!r}")
+        return self
 
 
 class Settings(BaseSettings):
@@ -243,6 +377,8 @@ class Settings(BaseSettings):
     onyphe: OnypheSettings = Field(default_factory=OnypheSettings)
     virustotal: VirusTotalSettings = Field(default_factory=VirusTotalSettings)
     flink: FlinkSettings = Field(default_factory=FlinkSettings)
+    download: DownloadSettings = Field(default_factory=DownloadSettings)
+    scot: ScotSettings = Field(default_factory=ScotSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -261,7 +397,7 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
-_SECRET_NAMES = ("password", "api_key")
+_SECRET_NAMES = ("password", "api_key", "api_keys")
 
 
 def _reject_secrets_in_file(data: Any, path: str = "") -> None:

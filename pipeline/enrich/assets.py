@@ -15,7 +15,7 @@ from typing import Any
 from pipeline.addresses import AddressClassifier, Scope, parse_ip
 from pipeline.config import AssetsSettings
 from pipeline.enrich.base import address_targets
-from pipeline.enrich.reloading import RELOAD_INTERVAL, FileBacked
+from pipeline.enrich.reloading import FileBacked
 from pipeline.errors import ConfigError, DependencyError
 from pipeline.events import Event, Found, NotFound, Outcome, Target
 
@@ -92,9 +92,9 @@ class AssetsEnricher:
     title = "Internal asset"
 
     def __init__(self, settings: AssetsSettings, classifier: AddressClassifier, *,
-                 clock: Callable[[], float] = time.monotonic, reload_interval: float = RELOAD_INTERVAL) -> None:
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._table = FileBacked(settings.path, AssetTable.from_csv, setting="assets.path", clock=clock,
-                                 interval=reload_interval)
+                                 interval=settings.reload_interval)
         self._classifier = classifier
 
     def targets(self, event: Event) -> Iterable[Target]:

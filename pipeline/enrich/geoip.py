@@ -19,7 +19,7 @@ from maxminddb import MODE_AUTO, InvalidDatabaseError
 from pipeline.addresses import AddressClassifier, Scope
 from pipeline.config import GeoIPSettings
 from pipeline.enrich.base import address_targets
-from pipeline.enrich.reloading import RELOAD_INTERVAL, FileBacked
+from pipeline.enrich.reloading import FileBacked
 from pipeline.errors import DependencyError
 from pipeline.events import Event, Found, NotFound, Outcome, Target
 
@@ -74,10 +74,10 @@ class GeoIPEnricher:
     title = "GeoIP/ASN"
 
     def __init__(self, settings: GeoIPSettings, classifier: AddressClassifier, *,
-                 clock: Callable[[], float] = time.monotonic, reload_interval: float = RELOAD_INTERVAL) -> None:
-        self._city = _reopening(settings.city_db, "city_db", clock, reload_interval)
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._city = _reopening(settings.city_db, "city_db", clock, settings.reload_interval)
         try:
-            self._asn = _reopening(settings.asn_db, "asn_db", clock, reload_interval)
+            self._asn = _reopening(settings.asn_db, "asn_db", clock, settings.reload_interval)
         except DependencyError:
             self._city.close()
             raise

@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Seconds between two looks at a file. A source setting would be better (config.py is shared): for now
-# each local enricher takes ``reload_interval`` as a keyword argument defaulting to this.
+# Seconds between two looks at a file when none is given; the enrichers pass their source's
+# ``reload_interval`` setting (config.py, same default).
 RELOAD_INTERVAL = 5.0
 
 # (mtime in ns, size, inode): the inode catches an atomic replace (os.replace, geoipupdate's rename) even

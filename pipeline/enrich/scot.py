@@ -12,20 +12,31 @@ from typing import Any, TypedDict
 from pipeline.enrich.base import Enricher
 from pipeline.events import Failed, Found, Outcome
 
-__all__ = ["ScotEnrichment", "scot_enrichment", "markdown_table"]
+__all__ = ["ScotEnrichment", "scot_enrichment", "markdown_table", "MAX_ITEMS", "MAX_CHARS"]
 
 
 class ScotEnrichment(TypedDict):
     title: str
     enrichment_class: str
     description: str
-    data: dict[str, str]
+    data: dict[str, Any]
+
+
+# A table cell shows at most this many list items and characters: SCOT's pane is narrow, and a CDN address
+# can carry thousands of hostnames.
+MAX_ITEMS = 20
+MAX_CHARS = 300
+
+
+def _trimmed(text: str) -> str:
+    return text if len(text) <= MAX_CHARS else text[:MAX_CHARS - 1] + "…"
 
 
 def _cell(value: Any) -> str:
     if isinstance(value, (list, tuple)):
-        value = ", ".join(str(v) for v in value)
-    return str(value).replace("|", "\\|").replace("\n", " ")
+        shown = ", ".join(str(v) for v in value[:MAX_ITEMS])
+        value = shown + (f" … (+{len(value) - MAX_ITEMS} more)" if len(value) > MAX_ITEMS else "")
+    return _trimmed(str(value)).replace("|", "\\|").replace("\n", " ")
 
 
 def markdown_table(rows: Iterable[tuple[str, Any]]) -> str:
@@ -45,5 +56,6 @@ def scot_enrichment(enricher: Enricher, value: str, outcome: Outcome) -> ScotEnr
     else:
         description = f"{enricher.title} has no record of {value}"
         markdown = f"**{enricher.title}: {value}**\n\nNo record."
-    return {"title": f"{enricher.title}: {value}", "enrichment_class": "markdown",
+    # The title is the tab's name in SCOT's entity pane (one tab per title, earlier results kept behind it).
+    return {"title": enricher.title, "enrichment_class": "markdown",
             "description": description, "data": {"markdown": markdown}}

@@ -1,4 +1,5 @@
-"""Shodan host lookups for public addresses: open ports, hostnames, OS, ISP/org, vulns, last update.
+"""Shodan host lookups for public addresses: open ports, hostnames, OS, ISP/org, vulns, last update, and
+per service (banner) its port, transport, module, product, version, HTTP title and TLS subject.
 
 The official ``shodan`` client is synchronous (``requests``), so each lookup runs in a worker thread,
 at most ``max_in_flight`` at a time. Shodan has no ECS home: results go under
@@ -146,6 +147,33 @@ def _utc(value: Any) -> str | None:
     return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+_MAX_SERVICES = 50
+
+
+def _services(host: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per banner (port, transport, Shodan's module name, product, version, HTTP title, TLS
+    subject CN), by port; at most ``_MAX_SERVICES``."""
+    services: list[dict[str, Any]] = []
+    for banner in _banners(host):
+        if not isinstance(banner.get("port"), int):
+            continue
+        http, ssl, meta = banner.get("http"), banner.get("ssl"), banner.get("_shodan")
+        cert = ssl.get("cert") if isinstance(ssl, dict) else None
+        subject = cert.get("subject") if isinstance(cert, dict) else None
+        service = {
+            "port": banner["port"],
+            "transport": banner.get("transport"),
+            "module": meta.get("module") if isinstance(meta, dict) else None,
+            "product": banner.get("product"),
+            "version": banner.get("version"),
+            "http_title": http.get("title") if isinstance(http, dict) else None,
+            "tls_subject_cn": subject.get("CN") if isinstance(subject, dict) else None,
+        }
+        services.append({k: v for k, v in service.items() if isinstance(v, int | str) and v != ""})
+    services.sort(key=lambda s: (s["port"], str(s.get("transport", ""))))
+    return services[:_MAX_SERVICES]
+
+
 def _host_facts(host: dict[str, Any]) -> dict[str, Any]:
     """The part of a Shodan host record that goes into an event (``botes.<field>.shodan``)."""
     facts: dict[str, Any] = {
@@ -159,6 +187,7 @@ def _host_facts(host: dict[str, Any]) -> dict[str, Any]:
         "vulns": _vulns(host),
         "tags": _strings(host.get("tags")),
         "last_update": _utc(host.get("last_update")),
+        "services": _services(host),
     }
     return {key: value for key, value in facts.items() if value not in (None, "", [])}
 

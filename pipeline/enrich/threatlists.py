@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from pipeline.addresses import AddressClassifier, parse_ip
 from pipeline.config import ThreatListFeed, ThreatListsSettings
 from pipeline.enrich.base import ADDRESS_FIELDS, INDICATOR_MATCH, hash_targets, indicator_match
-from pipeline.enrich.reloading import RELOAD_INTERVAL, FileBacked
+from pipeline.enrich.reloading import FileBacked
 from pipeline.errors import ConfigError, DependencyError
 from pipeline.events import Event, Found, NotFound, Outcome, Target, get_path
 
@@ -277,13 +277,13 @@ class ThreatListsEnricher:
     title = "Threat lists"
 
     def __init__(self, settings: ThreatListsSettings, classifier: AddressClassifier, *,
-                 clock: Callable[[], float] = time.monotonic, reload_interval: float = RELOAD_INTERVAL) -> None:
+                 clock: Callable[[], float] = time.monotonic) -> None:
         # Every address is looked up, public or internal: a list may name internal hosts too.
         self._lists: list[_List] = []
         for number, feed in enumerate(settings.lists):
             where = f"threatlists.lists[{number}]"
             indicators = FileBacked(feed.path, _loader(feed, where), setting=f"{where}.path", clock=clock,
-                                    interval=reload_interval)
+                                    interval=settings.reload_interval)
             self._lists.append(_List(feed.name or feed.path.stem, indicators))
 
     def targets(self, event: Event) -> Iterable[Target]:

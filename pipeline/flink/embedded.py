@@ -45,7 +45,9 @@ def _read_lines(source: BotesFile, env: Any) -> DataStream:
     # ISO-8859-1 maps each byte to one character, so NormalizeLines recovers the file's exact bytes.
     file_source = FileSource.for_record_stream_format(
         StreamFormat.text_line_format("ISO-8859-1"), str(source.path.resolve())).build()
-    return env.from_source(file_source, WatermarkStrategy.no_watermarks(), f"read {source.path.name}")
+    # Parallelism 1: a text file is one split anyway, and NormalizeLines counts its lines in order.
+    return (env.from_source(file_source, WatermarkStrategy.no_watermarks(), f"read {source.path.name}")
+            .set_parallelism(1))
 
 
 def _part_files(directory: Path) -> list[Path]:
@@ -63,6 +65,7 @@ def run_embedded(settings: Settings, files: Sequence[BotesFile], output: Path) -
         _read_lines(botes_file, env)
         .process(NormalizeLines(botes_file.source_type, str(botes_file.path),
                                       settings.normalize.default_timezone), output_type=Types.STRING())
+        .set_parallelism(1)
         .name(f"normalize {botes_file.source_type}")
         for botes_file in files
     ]

@@ -12,6 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,12 @@ from pipeline.cache import Cache, open_cache, with_cache
 from pipeline.cache.metrics import metrics_summary
 from pipeline.config import Settings
 from pipeline.enrich import EnrichmentChain, build_enrichers
-from pipeline.events import Event, Rejected, document_id
-from pipeline.index.documents import index_name
+from pipeline.events import Event, Rejected
+from pipeline.index.documents import index_document
+from pipeline.index.rollover import rollover_guard
 from pipeline.index.writer import IndexDoc, IndexWriter, open_client
 from pipeline.normalize import Normalizer
+from pipeline.normalize.complete import LogstashCompletion, is_from_logstash
 from pipeline.normalize.records import parse_record
 
 __all__ = ["DEAD_LETTERS", "ParseEvents", "NormalizeLines", "Enrich", "WriteToIndex", "index_shard"]
@@ -47,13 +50,20 @@ def _dead_letter(rejected: Rejected, stage: str) -> tuple[OutputTag, str]:
 
 
 class ParseEvents(ProcessFunction):  # type: ignore[misc]
-    """Kafka message -> ECS event JSON; anything else -> dead letters."""
+    """Kafka message -> ECS event JSON (a Logstash pipeline's event completed first); anything else -> dead letters."""
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._rejected = runtime_context.get_metrics_group().counter("events_rejected")
+        self._logstash = LogstashCompletion()
 
     def process_element(self, value: str, ctx: ProcessFunction.Context) -> Iterator[Any]:
         record = parse_record(value)
+        if isinstance(record, dict) and is_from_logstash(record):
+            completed = self._logstash.complete(record)  # the document `botes replay` makes of the same line
+            if isinstance(completed, Rejected):
+                self._rejected.inc()
+            yield _dead_letter(completed, "normalize") if isinstance(completed, Rejected) else json.dumps(completed)
+            return
         if isinstance(record, Rejected):
             reason = record.reason
         elif not isinstance(record.get("event"), dict) or "dataset" not in record["event"]:
@@ -70,6 +80,13 @@ class NormalizeLines(ProcessFunction):  # type: ignore[misc]
 
     Lines arrive decoded as ISO-8859-1, which maps every byte to one character, so encoding them back
     gives the exact bytes of the file: bad UTF-8 is then rejected exactly as `botes replay` rejects it.
+
+    Flink's text format gives no line numbers, so this operator counts them: a text file is one split,
+    read from its start by one reader, and the file's source and this operator both run at parallelism 1
+    (see embedded.py), so every line of the file arrives here, blank ones included, in file order.
+    The count is kept per element (one add); the "file:line" text is built only for a rejected line.
+    (Flink's reader also ends a line at a lone CR, which `read_lines` does not: in a file with bare CRs
+    inside lines the numbers differ from `botes replay`'s after the first one.)
     """
 
     def __init__(self, source_type: str, file_name: str, default_timezone: str = "UTC") -> None:
@@ -79,14 +96,16 @@ class NormalizeLines(ProcessFunction):  # type: ignore[misc]
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._normalizer = Normalizer(self._default_timezone)
+        self._line_number = 0
 
     def process_element(self, value: str, ctx: ProcessFunction.Context) -> Iterator[Any]:
+        self._line_number += 1
         line = value.encode("latin-1")
         if not line.strip():
             return
-        result = self._normalizer.normalize_line(line, self._source_type, self._file_name)
+        result = self._normalizer.normalize_line(line, self._source_type)
         if isinstance(result, Rejected):
-            yield _dead_letter(result, "normalize")
+            yield _dead_letter(replace(result, location=f"{self._file_name}:{self._line_number}"), "normalize")
         else:
             yield json.dumps(result)
 
@@ -181,7 +200,9 @@ class WriteToIndex(KeyedProcessFunction):  # type: ignore[misc]
         self._routing = settings.kafka.routing
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        self._writer = IndexWriter(open_client(self._settings))
+        client = open_client(self._settings)
+        self._writer = IndexWriter(client)
+        self._guard = rollover_guard(client, self._settings)  # None for plain indices
         self._buffer: list[IndexDoc] = []
         self._timer_due = False
         metrics = runtime_context.get_metrics_group()
@@ -191,8 +212,7 @@ class WriteToIndex(KeyedProcessFunction):  # type: ignore[misc]
 
     def process_element(self, value: str, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
         event = json.loads(value)
-        index = index_name(event, self._settings.prefix, self._routing)
-        self._buffer.append(IndexDoc(index, document_id(event), event))
+        self._buffer.append(index_document(event, self._settings, self._routing))
         if len(self._buffer) >= self._settings.bulk_actions:
             yield from self._flush()
         elif not self._timer_due:
@@ -209,10 +229,11 @@ class WriteToIndex(KeyedProcessFunction):  # type: ignore[misc]
             return
         batch, self._buffer = self._buffer, []
         started = time.monotonic()
+        batch, stored_before_rollover = self._guard.without_stored(batch) if self._guard else (batch, 0)
         result = self._writer.write(batch)
         log.debug("bulk wrote %d documents in %.3f s", len(batch), time.monotonic() - started)
         self._created.inc(result.created)
-        self._duplicates.inc(result.duplicates)
+        self._duplicates.inc(result.duplicates + stored_before_rollover)
         self._refused.inc(len(result.rejected))
         for doc, reason in result.rejected:
             yield json.dumps({"stage": "index", "reason": reason, "raw": json.dumps(doc.source),

@@ -19,6 +19,7 @@ from pyflink.java_gateway import get_gateway
 from pipeline.config import Settings
 from pipeline.flink.environment import make_environment
 from pipeline.flink.functions import DEAD_LETTERS, Enrich, ParseEvents, WriteToIndex, index_shard
+from pipeline.index.documents import storage_pattern
 from pipeline.kafka.topics import family_topics
 
 __all__ = ["build_kafka_job", "enrich_stream"]
@@ -87,4 +88,4 @@ def _dead_letter_sink(settings: Settings) -> KafkaSink:
 
 
 def describe(settings: Settings) -> str:
-    return json.dumps({"topics": family_topics(settings.kafka), "index": f"{settings.index.prefix}-*"})
+    return json.dumps({"topics": family_topics(settings.kafka), "index": storage_pattern(settings.index)})

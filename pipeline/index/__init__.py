@@ -1,8 +1,8 @@
-"""The search index: ECS index template, deterministic document ids, bulk writes."""
+"""The search index: ECS templates and lifecycle, where documents go, bulk writes, storage stats."""
 
-from pipeline.index.documents import index_name
-from pipeline.index.template import index_template, install_template
+from pipeline.index.documents import index_document, index_name, storage_pattern
+from pipeline.index.template import check_template, index_template, install_templates
 from pipeline.index.writer import BulkResult, IndexWriter, PlainJsonNode, open_client
 
-__all__ = ["index_name", "index_template", "install_template", "BulkResult", "IndexWriter",
-           "PlainJsonNode", "open_client"]
+__all__ = ["index_document", "index_name", "storage_pattern", "check_template", "index_template",
+           "install_templates", "BulkResult", "IndexWriter", "PlainJsonNode", "open_client"]

@@ -17,10 +17,15 @@ from pipeline.events import Event, split_path
 from pipeline.normalize.convert import ConversionError, converter
 from pipeline.normalize.maps import FieldSpec, FieldTable
 
-__all__ = ["FieldPlan", "FieldStep", "UNMAPPED", "MAX_LEARNED_KEYS", "find_spec"]
+__all__ = ["FieldPlan", "FieldStep", "UNMAPPED", "MAX_LEARNED_KEYS", "find_spec", "is_empty"]
 
 UNMAPPED = "botes.unmapped"  # original fields the table has no home for, kept under their name
 MAX_LEARNED_KEYS = 4096
+
+
+def is_empty(value: Any) -> bool:
+    """A value the normaliser drops: null, "" or []."""
+    return value is None or value == "" or value == []
 
 
 def find_spec(table: FieldTable, key: str) -> FieldSpec | None:
@@ -34,6 +39,7 @@ class FieldStep:
 
     parents: tuple[str, ...]
     leaf: str
+    ecs: str                              # the ECS field ("" for an unmapped field)
     convert: Callable[[Any], Any] | None  # None: the value is kept as it is (objects, unmapped fields)
     label: str                            # "original -> ecs", for conversion errors
     multi_value: bool                     # a Splunk multi-value key (name{}): an array even with one value
@@ -59,14 +65,16 @@ class FieldPlan:
         multi_value = "{}" in key
         if spec is None:
             parents, leaf = split_path(f"{UNMAPPED}.{key.replace('{}', '')}")
-            return FieldStep(parents, leaf, None, "", multi_value)
+            return FieldStep(parents, leaf, "", None, "", multi_value)
         parents, leaf = split_path(spec.ecs)
-        return FieldStep(parents, leaf, self._converters.get(spec.type), f"{spec.original} -> {spec.ecs}",
-                         multi_value)
+        return FieldStep(parents, leaf, spec.ecs, self._converters.get(spec.type),
+                         f"{spec.original} -> {spec.ecs}", multi_value)
 
-    def apply(self, event: Event, record: Mapping[str, Any], errors: list[str]) -> None:
+    def apply(self, event: Event, record: Mapping[str, Any], errors: list[str],
+              converted: Mapping[str, Any] | None = None) -> None:
         """Each non-empty value of the flat ``record`` at its ECS path, converted to its ECS type; a value that
-        cannot take its type is left out and described in ``errors``."""
+        cannot take its type is left out and described in ``errors``. ``converted`` holds values for ECS fields
+        already converted elsewhere, taken as they are (see Normalizer.normalize_prepared)."""
         steps = self._steps
         for key, value in record.items():
             if value is None or value == "" or value == []:
@@ -74,7 +82,9 @@ class FieldPlan:
             step = steps.get(key) or self.step(key)
             if step.multi_value and not isinstance(value, list):
                 value = [value]
-            if step.convert is not None:
+            if converted is not None and step.ecs and step.ecs in converted:
+                value = converted[step.ecs]
+            elif step.convert is not None:
                 try:
                     value = step.convert(value)
                 except ConversionError as exc:

@@ -55,7 +55,9 @@ def prepare_suricata(flat: dict[str, Any]) -> dict[str, Any]:
     for prefix in _OPEN_OBJECTS:
         _gather_object(flat, prefix)
     _answer_to_list(flat)
+    _grouped_to_answers(flat)
     _first_query_to_question(flat)
+    _question_from_first_answer(flat)
     for key in _CERT_TIMES:
         value = flat.get(key)
         if isinstance(value, str) and _NAIVE_ISO.match(value.strip()):
@@ -78,6 +80,18 @@ def _answer_to_list(flat: dict[str, Any]) -> None:
         flat["dns.answers"] = [answer]
 
 
+def _grouped_to_answers(flat: dict[str, Any]) -> None:
+    """EVE DNS v2/v3 with only the ``grouped`` format ({"A": [...], "CNAME": [...]}): its values become
+    dns.answers (type and data; grouped answers carry no name or TTL), so dns.resolved_ip is filled too."""
+    grouped = flat.get("dns.grouped")
+    if "dns.answers" in flat or not isinstance(grouped, dict):
+        return
+    answers = [{"rrtype": rrtype, "rdata": data} for rrtype, values in grouped.items()
+               for data in (values if isinstance(values, list) else [values]) if isinstance(data, str)]
+    if answers:
+        flat["dns.answers"] = answers
+
+
 def _first_query_to_question(flat: dict[str, Any]) -> None:
     """EVE DNS v3 lists the queries; ECS has one dns.question (Suricata sends one query per message)."""
     queries = flat.get("dns.queries")
@@ -88,6 +102,20 @@ def _first_query_to_question(flat: dict[str, Any]) -> None:
             flat.setdefault(f"dns.{key}", queries[0][key])
     if len(queries) == 1:
         del flat["dns.queries"]
+
+
+def _question_from_first_answer(flat: dict[str, Any]) -> None:
+    """A response that does not log its query (every EVE DNS v1 answer record; a v3 response without
+    ``queries``) gets dns.question.name from the name its first answer is for, so searches and "top
+    queried domains" on dns.question.name find it. For a v1 record later in a CNAME chain that is the
+    alias's target (the name that record answers for), not the name first asked; the type is left out,
+    since an answer's type (CNAME) need not be the query's (A)."""
+    if "dns.rrname" in flat or str(flat.get("dns.type", "")).lower() not in ("answer", "response"):
+        return
+    answers = flat.get("dns.answers")
+    first = answers[0] if isinstance(answers, list) and answers else None
+    if isinstance(first, dict) and isinstance(first.get("rrname"), str) and first["rrname"]:
+        flat["dns.rrname"] = first["rrname"]
 
 
 # --- after the field table ----------------------------------------------------------------------------

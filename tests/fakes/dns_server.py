@@ -32,6 +32,9 @@ class Query:
     protocol: str  # "udp" or "tcp"
 
 
+HOLD_WAIT = 10.0  # the longest a query waits for hold_until_concurrent
+
+
 class _Silent(DNSError):  # type: ignore[misc]
     """Raised for a silenced name: dnslib's handler catches DNSError and sends nothing."""
 
@@ -43,6 +46,8 @@ class _Handler(DNSHandler):  # type: ignore[misc]
         name = str(request.q.qname).lower()
         fake._started(Query(name, QTYPE[request.q.qtype], self.protocol))
         try:
+            if fake.hold_until_concurrent:
+                fake._wait_for_concurrent()
             if fake.delay:
                 time.sleep(fake.delay)
             if name in fake._silent:
@@ -59,6 +64,10 @@ class DnsServer:
         self.delay = 0.0  # seconds to wait before every answer
         self.queries: list[Query] = []
         self.max_concurrent = 0
+        # Answer nothing until this many queries are in flight at once (or HOLD_WAIT s have passed): a
+        # barrier, so a test of concurrency does not depend on timing.
+        self.hold_until_concurrent = 0
+        self._concurrent = threading.Condition()
         self._records: dict[str, list[Any]] = {}  # lower-case name -> dnslib RRs
         self._rcodes: dict[str, str] = {}
         self._silent: set[str] = set()
@@ -157,6 +166,12 @@ class DnsServer:
             self.queries.append(query)
             self._active += 1
             self.max_concurrent = max(self.max_concurrent, self._active)
+        with self._concurrent:
+            self._concurrent.notify_all()
+
+    def _wait_for_concurrent(self) -> None:
+        with self._concurrent:
+            self._concurrent.wait_for(lambda: self.max_concurrent >= self.hold_until_concurrent, HOLD_WAIT)
 
     def _finished(self) -> None:
         with self._lock:

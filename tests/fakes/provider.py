@@ -2,11 +2,13 @@
 
 Tests register replies per path, point the real client library at ``server.url`` and read back the
 requests it made. Besides recorded bodies it can answer 429 with Retry-After, 5xx, a malformed body, or
-hang (hold the connection without answering) to exercise timeouts.
+hang (hold the connection without answering) to exercise timeouts, or hold its answer until the test
+opens a gate (for ordering without sleeps).
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,7 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["Reply", "Request", "ProviderServer"]
+__all__ = ["Reply", "Request", "ProviderServer", "GATE_WAIT"]
+
+GATE_WAIT = 60.0  # the longest a gated reply waits for its gate
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,8 @@ class Reply:
     body: bytes = b"{}"
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
     hang: float = 0.0  # seconds to wait before answering (longer than the client's timeout = a hang)
+    # Answer only once this is set (the test opens it; stop() opens every gate; at most GATE_WAIT s).
+    gate: threading.Event | None = field(default=None, compare=False)
 
     @classmethod
     def file(cls, path: Path, status: int = 200) -> Reply:
@@ -36,11 +42,17 @@ class Request:
     query: str
     headers: dict[str, str]
     at: float = 0.0  # time.monotonic() when it arrived
+    body: bytes = b""
 
 
 class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # the cache tests open many connections at once
     daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
+            return  # the client gave up waiting (the timeout tests): nothing to report
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class ProviderServer:
@@ -73,6 +85,9 @@ class ProviderServer:
         return self
 
     def stop(self) -> None:
+        for reply in [*self.replies.values(), self.default]:
+            if reply.gate is not None:
+                reply.gate.set()
         if self._thread.is_alive():
             self._server.shutdown()
         self._server.server_close()
@@ -89,10 +104,11 @@ class ProviderServer:
             def _answer(self) -> None:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
+                body = self.rfile.read(length) if length else b""
                 reply = server._record(Request(self.command, parts.path, parts.query, dict(self.headers),
-                                               time.monotonic()))
+                                               time.monotonic(), body))
+                if reply.gate is not None:
+                    reply.gate.wait(GATE_WAIT)
                 if reply.hang:
                     time.sleep(reply.hang)
                 self.send_response(reply.status)
@@ -102,7 +118,7 @@ class ProviderServer:
                 self.end_headers()
                 self.wfile.write(reply.body)
 
-            do_GET = do_POST = _answer
+            do_GET = do_POST = do_PUT = do_DELETE = _answer
 
             def log_message(self, format: str, *args: object) -> None:
                 return None

@@ -20,14 +20,16 @@ from typing import Any
 
 import pytest
 import redis
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 from elasticsearch import Elasticsearch
 
-from pipeline.config import Settings, bundled_data
+from pipeline.config import IndexSettings, Settings, bundled_data
 from pipeline.events import Rejected, document_id
+from pipeline.index.documents import storage_pattern
 from pipeline.index.writer import open_client
 from pipeline.normalize import Normalizer, find_botes_files, read_lines
 from tests.conftest import DATA, isolated, settings_with
+from tests.integration.kafka_topics import SENTINEL, read_to_end, read_until
 
 pytestmark = pytest.mark.integration
 
@@ -57,22 +59,6 @@ def expected_events() -> tuple[dict[str, dict[str, Any]], list[Rejected]]:
     return good, rejected
 
 
-def read_topic(bootstrap: str, topic: str, want: int, timeout: float = 60.0) -> list[str]:
-    """Every message of ``topic`` from the start, once ``want`` have arrived (or the timeout)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False})
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-    values: list[str] = []
-    deadline = time.monotonic() + timeout
-    while len(values) < want and time.monotonic() < deadline:
-        message = consumer.poll(0.5)
-        if message is not None and message.error() is None:
-            values.append(message.value().decode())
-    consumer.close()
-    return values
-
-
 def produce_to_every_partition(settings: Settings, topics: list[str], value: str) -> int:
     producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers})
     count = 0
@@ -89,15 +75,39 @@ UNINDEXABLE = {"@timestamp": "2016-08-10T22:00:00.000Z", "source": {"port": "not
                "event": {"dataset": "suricata", "original": "synthetic unindexable event"}}
 
 
+def produce_sentinel_events(settings: Settings, topics: list[str]) -> list[str]:
+    """An indexable ECS event in every partition of ``topics``, each unique; their document ids."""
+    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    run, ids = uuid.uuid4().hex, []
+    for topic in topics:
+        for partition in producer.list_topics(topic, timeout=10).topics[topic].partitions:
+            event = {"@timestamp": "2016-08-10T22:00:00.000Z",
+                     "event": {"dataset": "suricata", "original": f"{SENTINEL} {run} {topic}/{partition}"}}
+            producer.produce(topic, value=json.dumps(event).encode(), partition=partition)
+            ids.append(document_id(event))
+    assert producer.flush(30) == 0
+    return ids
+
+
+def indexed(client: Elasticsearch, settings: IndexSettings, ids: list[str]) -> int:
+    client.indices.refresh(index=storage_pattern(settings))
+    return int(client.count(index=storage_pattern(settings), query={"ids": {"values": ids}})["count"])
+
+
 def produce_one(settings: Settings, topic: str, value: str) -> None:
     producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers})
     producer.produce(topic, value=value.encode())
     producer.flush(10)
 
 
-def index_count(client: Elasticsearch, prefix: str) -> int:
-    client.indices.refresh(index=f"{prefix}-*")
-    return int(client.count(index=f"{prefix}-*")["count"])
+def index_count(client: Elasticsearch, settings: IndexSettings) -> int:
+    client.indices.refresh(index=storage_pattern(settings))
+    return int(client.count(index=storage_pattern(settings))["count"])
+
+
+def as_event(document: dict[str, Any]) -> dict[str, Any]:
+    """A stored document without the data_stream.* fields a data stream adds (Elasticsearch only)."""
+    return {key: value for key, value in document.items() if key != "data_stream"}
 
 
 def wait_for(condition: Any, what: str, job: subprocess.Popen[str], log: Path) -> None:
@@ -118,8 +128,9 @@ class KafkaRun:
     documents: dict[str, dict[str, Any]]          # _id -> _source
     replay_first: subprocess.CompletedProcess[str]
     count_after_second_replay: int
-    dead_letters: list[dict[str, Any]]
+    dead_letters: list[dict[str, Any]]            # the whole dead-letter topic
     garbage_sent: int
+    parse_sentinels: int
     job_log: str
     redis_keys: dict[str, int] = field(default_factory=dict)  # key -> TTL
 
@@ -144,30 +155,37 @@ def kafka_run(services: object, tmp_path_factory: pytest.TempPathFactory) -> Ite
         job = subprocess.Popen([sys.executable, "-m", "pipeline", "run"], env={**os.environ, **env},
                                stdout=log_file, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        wait_for(lambda: index_count(client, settings.index.prefix) >= len(good), "the first replay", job, log)
+        wait_for(lambda: index_count(client, settings.index) >= len(good), "the first replay", job, log)
         second = botes("replay", *map(str, INPUTS), env=env)
         assert second.returncode == first.returncode
-        # Sentinels behind the second replay in every partition: once they are dead letters, the
-        # job has read past every replayed event.
-        sentinels = produce_to_every_partition(settings, family_topics, "sentinel")
-        want = 2 * len(rejected) + garbage + sentinels + 1  # + UNINDEXABLE, refused by the index
-        dead = read_topic(settings.kafka.bootstrap_servers, settings.kafka.dead_letter_topic, want, TIMEOUT)
-        time.sleep(3 * 0.5 + 1)  # the index writer's flush interval, three times over
-        count_after_second = index_count(client, settings.index.prefix)
-        hits = client.search(index=f"{settings.index.prefix}-*", size=1000, query={"match_all": {}})
-        documents = {hit["_id"]: hit["_source"] for hit in hits["hits"]["hits"]}
+        # Sentinels behind the second replay in every partition: an indexable event, and a line that is
+        # not JSON. Once all are indexed and dead-lettered, the job has read past every replayed event.
+        sentinel_ids = produce_sentinel_events(settings, family_topics)
+        parse_sentinels = produce_to_every_partition(settings, family_topics, SENTINEL)
+        wait_for(lambda: indexed(client, settings.index, sentinel_ids) == len(sentinel_ids),
+                 "the sentinel events behind the second replay", job, log)
+        bootstrap, dead_letter_topic = settings.kafka.bootstrap_servers, settings.kafka.dead_letter_topic
+        read_until(bootstrap, dead_letter_topic, lambda read: sum(
+            json.loads(v).get("raw", "").startswith(f"{SENTINEL} ") for v in read) == parse_sentinels and any(
+            json.loads(v).get("stage") == "index" for v in read), "the sentinels' and the refused document's "
+            "dead letters", TIMEOUT)
+        dead = read_to_end(bootstrap, dead_letter_topic)
+        count_after_second = index_count(client, settings.index) - len(sentinel_ids)
+        hits = client.search(index=storage_pattern(settings.index), size=1000, query={"match_all": {}})
+        documents = {hit["_id"]: as_event(hit["_source"]) for hit in hits["hits"]["hits"]
+                     if hit["_id"] not in sentinel_ids}
         cache = redis.Redis.from_url(settings.redis.url, decode_responses=True)
         keys = {key: int(cache.ttl(key)) for key in cache.scan_iter(f"{settings.redis.key_prefix}:*")}
     finally:
         os.killpg(job.pid, signal.SIGTERM)
         job.wait(30)
     yield KafkaRun(settings, env, documents, first, count_after_second,
-                   [json.loads(d) for d in dead], garbage, log.read_text(), keys)
+                   [json.loads(d) for d in dead], garbage, parse_sentinels, log.read_text(), keys)
 
 
 def test_every_event_is_indexed_exactly_once(kafka_run: KafkaRun) -> None:
     good, _ = expected_events()
-    assert len(good) >= 300
+    assert len(good) == 300 + 2  # the sample, and the two good lines among the bad input
     assert set(kafka_run.documents) == set(good)
     assert len(kafka_run.documents) == len(good)
 
@@ -249,7 +267,7 @@ def test_private_addresses_get_no_geo_and_public_ones_no_asset(kafka_run: KafkaR
 
 def test_the_index_maps_addresses_as_ip_and_locations_as_geo_point(kafka_run: KafkaRun) -> None:
     client = open_client(kafka_run.settings.index)
-    pattern = f"{kafka_run.settings.index.prefix}-*"
+    pattern = storage_pattern(kafka_run.settings.index)
     in_subnet = client.count(index=pattern, query={"term": {"source.ip": "192.168.250.0/24"}})["count"]
     expected = sum(1 for d in kafka_run.documents.values()
                    if d.get("source", {}).get("ip", "").startswith("192.168.250."))
@@ -280,10 +298,14 @@ def test_bad_input_is_reported_with_reasons_and_sent_to_dead_letters(kafka_run: 
     for r in rejected:
         assert f"{r.location}: {r.reason}" in kafka_run.replay_first.stderr
     stages = [d["stage"] for d in kafka_run.dead_letters]
-    assert stages.count("normalize") == 2 * len(rejected)
-    assert stages.count("parse") >= kafka_run.garbage_sent
+    assert stages.count("normalize") == 2 * len(rejected)  # both replays
+    assert stages.count("parse") == kafka_run.garbage_sent + kafka_run.parse_sentinels
+    assert len(stages) == 2 * len(rejected) + kafka_run.garbage_sent + kafka_run.parse_sentinels + 1
+    normalized = [d for d in kafka_run.dead_letters if d["stage"] == "normalize"]
+    assert sorted((d["location"], d["reason"]) for d in normalized) == sorted(
+        (r.location, r.reason) for r in [*rejected, *rejected])
     refused = [d for d in kafka_run.dead_letters if d["stage"] == "index"]
-    assert len(refused) == 1 and json.loads(refused[0]["raw"]) == UNINDEXABLE
+    assert len(refused) == 1 and as_event(json.loads(refused[0]["raw"])) == UNINDEXABLE
     assert refused[0]["reason"].startswith("400 ") and "source.port" in refused[0]["reason"]
     assert all(d["reason"] for d in kafka_run.dead_letters)
     garbage_ip = [d for d in kafka_run.documents.values() if '"not-an-ip"' in d["event"]["original"]]
@@ -300,6 +322,8 @@ def test_embedded_mode_gives_the_same_documents_as_the_kafka_path(
     _, rejected = expected_events()
     assert result.returncode == 1, result.stderr  # the bad lines are reported
     assert f"{len(rejected)} rejected" in result.stderr
+    for r in rejected:  # with the same file:line as `botes replay` gives
+        assert f"{r.location}: {r.reason}" in result.stderr
     assert "cache: memory" in result.stderr and "geoip" in result.stderr  # the lookup summary
     embedded = {document_id(d): d for d in map(json.loads, output.read_text().splitlines())}
     assert embedded.keys() == kafka_run.documents.keys()

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from pipeline.index.documents import storage_pattern
 from pipeline.index.writer import open_client
 from tests.conftest import DATA, isolated, settings_with
 from tests.fakes.provider import ProviderServer, Reply
@@ -63,14 +64,14 @@ def test_redis_outage_loses_nothing(services: Any, provider: ProviderServer, tmp
             if number == 2:
                 services.start_redis()
             assert botes("replay", str(batch(tmp_path, number)), env=env).returncode == 0
-            wait_for(lambda n=number: index_count(client, settings.index.prefix) >= 2 * (n + 1),
+            wait_for(lambda n=number: index_count(client, settings.index) >= 2 * (n + 1),
                      f"batch {number}", job, log)
     finally:
         services.start_redis()  # idempotent: other tests need it
         os.killpg(job.pid, signal.SIGTERM)
         job.wait(30)
 
-    hits = client.search(index=f"{settings.index.prefix}-*", size=10, query={"match_all": {}})["hits"]["hits"]
+    hits = client.search(index=storage_pattern(settings.index), size=10, query={"match_all": {}})["hits"]["hits"]
     documents = {d["_source"]["source"]["port"]: d["_source"] for d in hits}
     assert len(hits) == 6  # nothing lost
     for number in range(3):

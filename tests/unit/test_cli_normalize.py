@@ -152,3 +152,16 @@ def test_five_megabyte_lines_and_wrong_types(runner: CliRunner, tmp_path: Path) 
     assert any(e.startswith("dstport -> destination.port") for e in errors)
     assert any(e.startswith("sentbyte -> source.bytes") for e in errors)
     assert "ip" not in events[1].get("source", {})
+
+
+def test_a_line_nested_1000_deep_is_reported_and_the_lines_after_it_still_come_out(
+        runner: CliRunner, tmp_path: Path) -> None:
+    from tests.deep_input import DEEP_REASON, write_deep_input
+
+    deep = write_deep_input(tmp_path)
+    result = runner.invoke(app, ["normalize", "-t", "suricata", str(deep.path)])
+    assert result.exit_code == 1
+    assert [e["event"]["original"] for e in stdout_events(result.stdout)] == deep.good
+    assert f"{deep.path}:{deep.deep_line_number}: {DEEP_REASON}" in result.stderr.splitlines()
+    assert "1 line(s) could not be normalised" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -232,5 +232,6 @@ class TestRedacted:
     def test_redacted_is_json_serialisable_and_complete(self) -> None:
         data = json.loads(json.dumps(redacted(load_settings())))
         assert set(data) == {"enrichers", "kafka", "redis", "cache", "index", "network", "geoip", "assets",
-                             "normalize", "rdns", "threatlists", "shodan", "onyphe", "virustotal", "flink"}
+                             "normalize", "rdns", "threatlists", "shodan", "onyphe", "virustotal", "flink",
+                             "download", "scot"}
         assert data["geoip"]["city_db"].endswith("GeoLite2-City-Test.mmdb")

@@ -227,6 +227,21 @@ class TestReload:
         assert asyncio.run(enricher.lookup("10.200.19.135")) == Found({"hostname": "host4999"})
         asyncio.run(enricher.aclose())
 
+    def test_the_reload_interval_is_a_setting(self, tmp_path: Path) -> None:
+        path = write_csv(tmp_path, HEADER + "10.1.2.3,old-name,,,,,\n")
+        clock = Clock()
+        enricher = AssetsEnricher(AssetsSettings(path=path, reload_interval=60), AddressClassifier(), clock=clock)
+        replace_file(path, HEADER + "10.1.2.3,new-name,,,,,\n")
+        clock.now += 59  # the default (5 s) would have looked by now
+        assert asyncio.run(enricher.lookup("10.1.2.3")) == Found({"hostname": "old-name"})
+        assert enricher._table.wait(timeout=10)
+        assert asyncio.run(enricher.lookup("10.1.2.3")) == Found({"hostname": "old-name"})
+        clock.now += 1
+        asyncio.run(enricher.lookup("10.1.2.3"))  # the first use after the interval starts the reload
+        assert enricher._table.wait(timeout=10)
+        assert asyncio.run(enricher.lookup("10.1.2.3")) == Found({"hostname": "new-name"})
+        asyncio.run(enricher.aclose())
+
     def test_bad_table_keeps_the_old_one_and_logs_once(self, tmp_path: Path,
                                                        caplog: pytest.LogCaptureFixture) -> None:
         path = write_csv(tmp_path, HEADER + "10.1.2.3,kept,,,,,\n")

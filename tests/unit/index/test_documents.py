@@ -1,17 +1,21 @@
-"""pipeline.index.documents: deterministic document ids and the index per event family."""
+"""pipeline.index.documents: deterministic ids, and where each event is stored on each kind of server."""
 
 from __future__ import annotations
 
 import copy
 import re
+from fnmatch import fnmatch
 from typing import Any
 
 import pytest
 
+from pipeline.config import IndexSettings
 from pipeline.events import document_id
-from pipeline.index.documents import index_name
+from pipeline.index.documents import index_document, index_name, storage_pattern, template_pattern
 
 LINE = '{"timestamp":"2016-08-10T21:00:00.995102+0000","src_ip":"175.16.199.0","dest_ip":"192.168.250.20"}'
+ELASTICSEARCH = IndexSettings()
+OPENSEARCH = IndexSettings(server="opensearch")
 
 
 def event(dataset: str = "suricata", original: str = LINE) -> dict[str, Any]:
@@ -45,18 +49,69 @@ class TestDocumentId:
         assert document_id({}) != document_id(event())
 
 
-class TestIndexName:
+class TestElasticsearchDataStreams:
     @pytest.mark.parametrize(("dataset", "family"), [
         ("fgt_traffic", "firewall"), ("suricata", "ids"),
         ("fgt:traffic", "firewall"), ("suricata:eve", "ids"),  # Splunk spellings
     ])
     def test_by_family(self, dataset: str, family: str) -> None:
-        assert index_name(event(dataset=dataset), "botes") == f"botes-{family}"
+        assert index_name(event(dataset=dataset), ELASTICSEARCH) == f"logs-botes.{family}-default"
 
-    def test_prefix(self) -> None:
-        assert index_name(event(dataset="suricata"), "lab") == "lab-ids"
+    def test_prefix_and_namespace(self) -> None:
+        assert index_name(event(), IndexSettings(prefix="lab", namespace="prod")) == "logs-lab.ids-prod"
 
-    @pytest.mark.parametrize("doc", [event(dataset="no-such-type"), event(dataset=""), {},
-                                     {"event": {"original": LINE}}])
+    def test_every_document_names_its_data_stream(self) -> None:
+        doc = index_document(event(), IndexSettings(namespace="prod"))
+        assert doc.index == "logs-botes.ids-prod"
+        assert doc.source["data_stream"] == {"type": "logs", "dataset": "botes.ids", "namespace": "prod"}
+        assert doc.id == document_id(event())
+
+    def test_the_event_itself_is_not_changed(self) -> None:
+        original = event()
+        index_document(original, ELASTICSEARCH)
+        assert "data_stream" not in original
+
+    def test_a_routed_family_with_a_dash_keeps_the_naming_scheme(self) -> None:
+        # logs-<dataset>-<namespace>: a '-' inside the dataset would make the name ambiguous.
+        doc = index_document(event(dataset="iis"), ELASTICSEARCH, routing={"iis": "web-front"})
+        assert doc.index == "logs-botes.web_front-default"
+        assert doc.source["data_stream"]["dataset"] == "botes.web_front"
+
+    @pytest.mark.parametrize("doc", [event(dataset="no-such-type"), event(dataset=""), {}])
     def test_unknown_family_goes_to_other(self, doc: dict[str, Any]) -> None:
-        assert index_name(doc, "botes") == "botes-other"
+        assert index_name(doc, ELASTICSEARCH) == "logs-botes.other-default"
+
+
+class TestOpenSearchIndices:
+    def test_by_family(self) -> None:
+        assert index_name(event(dataset="fgt_traffic"), OPENSEARCH) == "botes-firewall"
+        assert index_name(event(), IndexSettings(server="opensearch", prefix="lab")) == "lab-ids"
+
+    def test_documents_are_stored_as_they_are(self) -> None:
+        doc = index_document(event(), OPENSEARCH)
+        assert doc.index == "botes-ids" and doc.source == event() and doc.id == document_id(event())
+
+    def test_routing_moves_a_source_type(self) -> None:
+        assert index_name(event(dataset="iis"), OPENSEARCH, routing={"iis": "firewall"}) == "botes-firewall"
+
+    @pytest.mark.parametrize("doc", [event(dataset="no-such-type"), {}, {"event": {"original": LINE}}])
+    def test_unknown_family_goes_to_other(self, doc: dict[str, Any]) -> None:
+        assert index_name(doc, OPENSEARCH) == "botes-other"
+
+
+@pytest.mark.parametrize("settings", [ELASTICSEARCH, OPENSEARCH, IndexSettings(namespace="prod")])
+def test_the_template_and_search_patterns_cover_every_family(settings: IndexSettings) -> None:
+    for dataset in ("fgt_traffic", "suricata", "iis", "nessus-scan", "unknown"):
+        name = index_name(event(dataset=dataset), settings)
+        assert fnmatch(name, template_pattern(settings)), name
+        assert fnmatch(name, storage_pattern(settings)), name
+
+
+def test_the_template_pattern_does_not_reach_other_prefixes() -> None:
+    assert not fnmatch(index_name(event(), IndexSettings(prefix="lab")), template_pattern(ELASTICSEARCH))
+    assert not fnmatch(index_name(event(), IndexSettings(server="opensearch", prefix="lab")),
+                       template_pattern(OPENSEARCH))
+
+
+def test_the_search_pattern_is_one_namespace() -> None:
+    assert not fnmatch(index_name(event(), IndexSettings(namespace="prod")), storage_pattern(ELASTICSEARCH))

@@ -28,8 +28,8 @@ from typing import Any
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import LarkError, VisitError
 
-__all__ = ["LogstashSyntaxError", "Bareword", "Plugin", "Branch", "Clause", "Section", "Config",
-           "parse_config", "plugins_in", "GRAMMAR"]
+__all__ = ["LogstashSyntaxError", "Bareword", "Plugin", "Branch", "Clause", "Section", "Config", "Field", "Regexp",
+           "Expression", "parse_config", "plugins_in", "GRAMMAR"]
 
 # The grammar is written for lark's LALR parser (its Earley parser takes seconds per generated file).
 # LALR looks one token ahead, so where the PEG decides by what follows some whitespace, the token carries
@@ -127,10 +127,37 @@ class Plugin:
 
 
 @dataclass(frozen=True, slots=True)
+class Field:
+    """A field reference in a condition (``[a][b]``)."""
+
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class Regexp:
+    """A regexp literal in a condition, as Logstash passes it to Ruby (``\\/`` unescaped)."""
+
+    pattern: str
+
+
+# A condition's tree: ("and"|"or", left, right), ("not", e), ("truthy", Field), ("==" | "!=" | "<" | ...,
+# left, right), ("=~" | "!~", left, Regexp | str), ("in" | "not in", left, right); leaves are Field, Regexp or
+# values (str, int, float, list).
+Expression = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Condition:
+    text: str
+    tree: Expression
+
+
+@dataclass(frozen=True, slots=True)
 class Clause:
     keyword: str            # "if", "else if" or "else"
     condition: str | None   # the condition's source text
     body: tuple[Plugin | Branch, ...]
+    expression: Expression | None = None  # the condition's tree
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,18 +239,64 @@ class _ToConfig(Transformer[Token, Any]):
     def branch(self, *clauses: Clause) -> Branch:
         return Branch(clauses)
 
-    def if_clause(self, keyword: Token, condition: str, *body: Plugin | Branch) -> Clause:
-        return Clause("if", condition, body)
+    def if_clause(self, keyword: Token, condition: _Condition, *body: Plugin | Branch) -> Clause:
+        return Clause("if", condition.text, body, condition.tree)
 
-    def else_if_clause(self, keyword: Token, condition: str, *body: Plugin | Branch) -> Clause:
-        return Clause("else if", condition, body)
+    def else_if_clause(self, keyword: Token, condition: _Condition, *body: Plugin | Branch) -> Clause:
+        return Clause("else if", condition.text, body, condition.tree)
 
     def else_clause(self, keyword: Token, *body: Plugin | Branch) -> Clause:
         return Clause("else", None, body)
 
     @v_args(meta=True)
-    def condition(self, meta: Any, children: list[Any]) -> str:
-        return self._text[meta.start_pos:meta.end_pos]
+    def condition(self, meta: Any, children: list[Any]) -> _Condition:
+        """Operands and operators, joined as lscl.rb's Condition#join_conditions does: "and" binds tighter
+        than "or" (Logstash knows no precedence for xor and nand)."""
+        operands = [_operand(child) for child in children[::2]]
+        operators = [str(token).strip() for token in children[1::2]]
+        alternatives = [operands[0]]
+        for op, operand in zip(operators, operands[1:], strict=True):
+            if op == "or":
+                alternatives.append(operand)
+            else:  # and (xor and nand are kept as they are; the interpreter refuses them)
+                alternatives[-1] = (op, alternatives[-1], operand)
+        tree = alternatives[0]
+        for alternative in alternatives[1:]:
+            tree = ("or", tree, alternative)
+        return _Condition(self._text[meta.start_pos:meta.end_pos], tree)
+
+    def negative_expression(self, inner: Any) -> Expression:
+        return ("not", _operand(inner))
+
+    def in_expression(self, left: Any, op: Token, right: Any) -> Expression:
+        return ("in", left, right)
+
+    def not_in_expression(self, left: Any, op: Token, right: Any) -> Expression:
+        return ("not in", left, right)
+
+    def compare_expression(self, left: Any, op: Token, right: Any) -> Expression:
+        return (str(op).strip(), left, right)
+
+    def regexp_expression(self, left: Any, op: Token, right: Any) -> Expression:
+        return (str(op).strip(), left, right)
+
+    def selector(self, *elements: Token) -> Field:
+        return Field("".join(elements))
+
+    def regexp(self, token: Token) -> Regexp:
+        return Regexp(str(token)[1:-1].replace("\\/", "/"))
+
+    def method_call(self, name: Any, *arguments: Any) -> Expression:
+        return ("method", str(name), *arguments)
+
+
+def _operand(value: Any) -> Expression:
+    """An operand of and/or/not: a parenthesised condition, an expression, or a value tested for truth."""
+    if isinstance(value, _Condition):
+        return value.tree
+    if isinstance(value, tuple):
+        return value
+    return ("truthy", value)
 
 
 def parse_config(text: str) -> Config:

@@ -417,6 +417,19 @@ class TestRejected:
         expected_raw = line if isinstance(line, str) else line.decode("utf-8", "replace")
         assert result.raw == expected_raw
 
+    @pytest.mark.parametrize(("line", "reason"), [
+        ('{"msg": "from srcip=10.0.0.1 dstip=8.8.8.8", "deep": ' + "[" * 999 + "]" * 999 + "}",
+         "nested deeper than 100 levels"),
+        ('["devname=fw01 srcip=10.0.0.1"]', "not a JSON object but a list"),
+    ])
+    def test_json_lines_are_not_read_as_key_value_text(self, normalizer: Normalizer, line: str, reason: str
+                                                       ) -> None:
+        # FortiGate types fall back to key=value parsing only for lines that are not JSON at all: a JSON
+        # line rejected for another reason must not become an event made of the key=value text inside it.
+        result = normalizer.normalize_line(line, "fgt_traffic", "f.json:2")
+        assert isinstance(result, Rejected)
+        assert result.reason == reason
+
     def test_dead_letter_record(self, normalizer: Normalizer) -> None:
         result = normalizer.normalize_line("[]", "suricata", "x.json:1")
         assert isinstance(result, Rejected)
@@ -445,4 +458,4 @@ def test_bundled_sample_normalises_without_rejects_or_errors(normalizer: Normali
             assert isinstance(event, dict), event
             assert get_path(event, ERRORS_FIELD) is None, (number, get_path(event, ERRORS_FIELD))
             count += 1
-    assert count > 0
+    assert count == 300  # 150 fgt_traffic + 150 suricata (pipeline/data/sample/README.md)

@@ -236,7 +236,78 @@ class TestRealFlows:
         assert event["botes"]["unmapped"]["drop"]["reason"] == "stream error"
 
 
-REAL_FILES = ("fever.eve.json", "suricata-ipc.eve.json", "telegraf.eve.json", "tenzir.eve.json")
+class TestRealDnsLayouts:
+    """The three EVE DNS layouts, from Suricata's own test suite (suricata-verify; see the data README).
+    Whatever the layout, a response carries dns.question.name, so a search on it finds every answer."""
+
+    def test_v1_one_answer_per_record(self, normalizer: Normalizer) -> None:
+        events = [normalized(normalizer, real_line("suricata-verify-v1.eve.json", n)) for n in (1, 2, 3)]
+        assert [e["dns"] for e in events] == [
+            {"type": "answer", "id": "39339", "response_code": "NOERROR",
+             "question": {"name": "client-cf.dropbox.com"},
+             "answers": [{"name": "client-cf.dropbox.com", "type": "A", "ttl": 47, "data": "52.85.112.21"}],
+             "resolved_ip": ["52.85.112.21"]},
+            {"type": "answer", "id": "3407", "response_code": "NOERROR",
+             "question": {"name": "block.dropbox.com"},  # no type: the record is a CNAME, the query was for A
+             "answers": [{"name": "block.dropbox.com", "type": "CNAME", "ttl": 9, "data": "block.g1.dropbox.com"}]},
+            {"type": "answer", "id": "3407", "response_code": "NOERROR",
+             "question": {"name": "block.g1.dropbox.com"},  # the same reply's second record: the name it answers
+             "answers": [{"name": "block.g1.dropbox.com", "type": "A", "ttl": 8, "data": "45.58.70.33"}],
+             "resolved_ip": ["45.58.70.33"]}]
+        assert events[0]["related"]["hosts"] == ["client-cf.dropbox.com"]
+        assert sorted(events[2]["related"]["ip"]) == ["10.16.1.1", "10.16.1.11", "45.58.70.33"]
+        assert all(get_path(e, "botes.suricata.eve.dns") is None for e in events)  # nothing left over
+
+    ANSWERS = [{"name": "www.suricata-ids.org", "type": "CNAME", "ttl": 3544, "data": "suricata-ids.org"},
+               {"name": "suricata-ids.org", "type": "A", "ttl": 244, "data": "192.0.78.24"},
+               {"name": "suricata-ids.org", "type": "A", "ttl": 244, "data": "192.0.78.25"}]
+
+    def test_v2_answers_and_grouped(self, normalizer: Normalizer) -> None:
+        event = normalized(normalizer, real_line("suricata-verify-checks.eve.json", 1))
+        assert event["dns"] == {"type": "answer", "id": "36146", "response_code": "NOERROR",
+                                "question": {"name": "www.suricata-ids.org", "type": "A"},
+                                "answers": self.ANSWERS, "resolved_ip": ["192.0.78.24", "192.0.78.25"],
+                                "header_flags": ["RD", "RA"]}
+        assert event["botes"]["suricata"]["eve"]["dns"]["grouped"] == {
+            "A": ["192.0.78.24", "192.0.78.25"], "CNAME": ["suricata-ids.org"]}
+
+    def test_v2_grouped_only(self, normalizer: Normalizer) -> None:
+        # The same record as Suricata writes it with `formats: [grouped]`: no answers array.
+        record = json.loads(real_line("suricata-verify-checks.eve.json", 1))
+        del record["dns"]["answers"]
+        event = normalized(normalizer, json.dumps(record))
+        assert event["dns"]["question"] == {"name": "www.suricata-ids.org", "type": "A"}
+        assert event["dns"]["answers"] == [{"type": "A", "data": "192.0.78.24"}, {"type": "A", "data": "192.0.78.25"},
+                                           {"type": "CNAME", "data": "suricata-ids.org"}]
+        assert event["dns"]["resolved_ip"] == ["192.0.78.24", "192.0.78.25"]
+
+    def test_v3_request_and_response(self, normalizer: Normalizer) -> None:
+        request = normalized(normalizer, real_line("suricata-verify-checks.eve.json", 2))
+        response = normalized(normalizer, real_line("suricata-verify-checks.eve.json", 3))
+        assert request["dns"] == {"type": "query", "id": "36146",
+                                  "question": {"name": "www.suricata-ids.org", "type": "A"}}
+        assert response["dns"] == {"type": "answer", "id": "36146", "response_code": "NOERROR",
+                                   "question": {"name": "www.suricata-ids.org", "type": "A"},
+                                   "answers": self.ANSWERS, "resolved_ip": ["192.0.78.24", "192.0.78.25"],
+                                   "header_flags": ["RD", "RA"]}
+        assert response["source"] == {"ip": "10.16.1.1", "port": 53}  # v3: the responder is the source
+        assert "queries" not in response["botes"]["suricata"]["eve"]["dns"]
+
+    def test_v3_alerts_on_a_request_and_a_response(self, normalizer: Normalizer) -> None:
+        request = normalized(normalizer, real_line("suricata-verify-checks.eve.json", 4))
+        response = normalized(normalizer, real_line("suricata-verify-checks.eve.json", 5))
+        assert request["event"]["kind"] == response["event"]["kind"] == "alert"
+        assert request["rule"] == {"id": "1", "name": "DNS suricata query.name"}
+        assert request["dns"] == {"type": "query", "id": "0", "question": {"name": "suricata.io", "type": "A"}}
+        # This check names the answer but not the queries: the question comes from the answer.
+        assert response["dns"] == {"type": "answer", "id": "0", "response_code": "NOERROR",
+                                   "question": {"name": "suricata.io"},
+                                   "answers": [{"name": "suricata.io", "type": "A"}], "header_flags": ["RD", "RA"]}
+        assert request["related"]["hosts"] == response["related"]["hosts"] == ["suricata.io"]
+
+
+REAL_FILES = ("fever.eve.json", "suricata-ipc.eve.json", "telegraf.eve.json", "tenzir.eve.json",
+              "suricata-verify-v1.eve.json")
 REAL_LINES = [(f, n) for f in REAL_FILES
               for n in range(1, len((DATA / f).read_text(encoding="utf-8").splitlines()) + 1)]
 
@@ -309,7 +380,8 @@ class TestDns:
         assert event["dns"] == {"type": "answer", "id": "16000", "response_code": "NOERROR",
                                 "answers": [{"name": "www.example.org", "type": "A", "ttl": 300,
                                              "data": "192.0.2.10"}],
-                                "resolved_ip": ["192.0.2.10"]}  # no question: v1 answers do not log it
+                                "resolved_ip": ["192.0.2.10"],
+                                "question": {"name": "www.example.org"}}  # from the answer's rrname
         assert event["related"]["ip"] == ["192.0.2.10"]
         assert get_path(event, "botes.suricata.eve.dns") is None  # rdata/ttl moved into the answer
 

@@ -1,0 +1,62 @@
+"""`botes lookup` on a laptop: with no Redis reachable it still looks up, through the in-process cache and a
+per-process rate limit, and says so once. The provider is a loopback HTTP server (tests/fakes/provider.py);
+"no Redis" is a loopback port nothing listens on."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from tests.fakes.provider import ProviderServer, Reply
+
+SHODAN = Path(__file__).resolve().parents[1] / "data" / "providers" / "shodan"
+IP = "1.1.1.1"
+
+
+@pytest.fixture
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def shodan(provider: ProviderServer) -> Iterator[ProviderServer]:
+    provider.reply(f"/shodan/host/{IP}", Reply.file(SHODAN / "1.1.1.1_shodan.json"))
+    yield provider
+
+
+def lookup(args: list[str], shodan: ProviderServer, redis_port: int) -> tuple[int, dict[str, object], str]:
+    env = {"BOTES_REDIS__URL": f"redis://127.0.0.1:{redis_port}/0", "BOTES_SHODAN__URL": shodan.url,
+           "BOTES_SHODAN__API_KEY": "test-key-not-real", "BOTES_CONFIG": ""}
+    result = CliRunner().invoke(app, ["lookup", *args], env=env)
+    return result.exit_code, json.loads(result.stdout) if result.stdout.strip() else {}, result.stderr
+
+
+@pytest.mark.parametrize("cache", [["--no-cache"], []], ids=["no-cache", "cache"])
+def test_without_redis_a_paid_lookup_goes_ahead_with_one_warning(
+        shodan: ProviderServer, closed_port: int, cache: list[str]) -> None:
+    code, printed, stderr = lookup(["shodan", IP, *cache], shodan, closed_port)
+    assert code == 0, stderr
+    assert printed["outcome"] == "found"
+    assert printed["data"]["org"] == "APNIC and Cloudflare DNS Resolver project"  # type: ignore[index]
+    assert len(shodan.calls(f"/shodan/host/{IP}")) == 1
+    warnings = [line for line in stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, stderr
+    assert "redis.url: Redis does not answer" in warnings[0]
+    assert "in-process cache and a per-process rate limit" in warnings[0]
+    assert "redis unavailable" not in stderr
+
+
+def test_a_local_source_without_the_cache_does_not_ask_for_redis(shodan: ProviderServer, closed_port: int
+                                                                  ) -> None:
+    code, printed, stderr = lookup(["geoip", "81.2.69.160", "--no-cache"], shodan, closed_port)
+    assert code == 0, stderr
+    assert printed["outcome"] == "found"
+    assert "warning" not in stderr
