@@ -21,6 +21,8 @@ from pathlib import Path
 
 from machine import ProcessTree
 
+from pipeline.config import IndexSettings
+
 __all__ = ["JobRun", "botes", "run_until_indexed", "raw_bulk", "index_count", "BULK_ACTIONS"]
 
 REPO = Path(__file__).resolve().parent.parent
@@ -104,20 +106,20 @@ def run_until_indexed(command: list[str], env: Mapping[str, str], index_url: str
     return JobRun(total, seconds, first_at, sustained, tree, finished)
 
 
-def raw_bulk(index_url: str, documents: Path, index_prefix: str) -> tuple[int, float]:
-    """Bulk-``create`` the documents of an NDJSON file, ``BULK_ACTIONS`` per request, with plain HTTP (bodies
+def raw_bulk(settings: IndexSettings, documents: Path) -> tuple[int, float]:
+    """Bulk-``create`` the documents of an NDJSON file where the pipeline would store them under
+    ``settings`` (its index names and document ids), ``BULK_ACTIONS`` per request, with plain HTTP (bodies
     built before the clock starts): the index server's own ceiling for these documents."""
-    from pipeline.events import document_id
-    from pipeline.index.documents import index_name
+    from pipeline.index.documents import index_document
 
     bodies: list[bytes] = []
     batch: list[str] = []
     count = 0
     with documents.open(encoding="utf-8") as f:
         for line in f:
-            event = json.loads(line)
-            action = {"create": {"_index": index_name(event, index_prefix), "_id": document_id(event)}}
-            batch.append(json.dumps(action) + "\n" + line.rstrip("\n") + "\n")
+            doc = index_document(json.loads(line), settings)
+            action = {"create": {"_index": doc.index, "_id": doc.id}}
+            batch.append(json.dumps(action) + "\n" + json.dumps(doc.source) + "\n")
             count += 1
             if len(batch) == BULK_ACTIONS:
                 bodies.append("".join(batch).encode())
@@ -126,7 +128,7 @@ def raw_bulk(index_url: str, documents: Path, index_prefix: str) -> tuple[int, f
         bodies.append("".join(batch).encode())
     started = time.monotonic()
     for body in bodies:
-        answer = _request(f"{index_url}/_bulk", body, "POST", "application/x-ndjson")
+        answer = _request(f"{settings.url}/_bulk", body, "POST", "application/x-ndjson")
         if isinstance(answer, dict) and answer.get("errors"):
             raise RuntimeError("raw bulk baseline: the index server refused documents")
     return count, time.monotonic() - started

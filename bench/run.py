@@ -48,8 +48,11 @@ from kafka_path import botes, raw_bulk, run_until_indexed  # noqa: E402
 from machine import Measured, describe_machine, run_measured  # noqa: E402
 from mix import SHARES, write_assets, write_mix  # noqa: E402
 from peer import ensure_syslog_ng, run_syslog_ng  # noqa: E402
-from report import Figure, Report, write_results  # noqa: E402
+from results import Figure, Report, write_results  # noqa: E402
 from worker_profile import Profile, profile_worker  # noqa: E402
+
+from pipeline.config import IndexSettings  # noqa: E402
+from pipeline.index.documents import storage_pattern  # noqa: E402
 
 
 @dataclass(slots=True)
@@ -275,6 +278,12 @@ def enrich_in_process(ctx: Context, inputs: Path, out: Path) -> None:
     asyncio.run(enrich_all())
 
 
+def _index_settings(env: dict[str, str]) -> IndexSettings:
+    """The index settings of a `botes` subprocess started with ``env``."""
+    return IndexSettings(url=env["BOTES_INDEX__URL"], server=env.get("BOTES_INDEX__SERVER", "elasticsearch"),
+                         prefix=env.get("BOTES_INDEX__PREFIX", "botes"))
+
+
 @dataclass(slots=True)
 class Servers:
     env: dict[str, str]
@@ -303,7 +312,9 @@ def kafka_path(ctx: Context, servers: Servers) -> None:
 
     documents = ctx.work / "kafka-documents.ndjson"
     enrich_in_process(ctx, inputs, documents)
-    count, seconds = raw_bulk(servers.index_url, documents, "rawbulk")
+    bulk_env = {**env, "BOTES_INDEX__PREFIX": "rawbulk"}
+    botes("setup", env=bulk_env)  # the same template as the job's indices: the same work for the server
+    count, seconds = raw_bulk(_index_settings(bulk_env), documents)
     bulk_rate = count / seconds
     report.kafka["raw bulk"] = bulk_rate
 
@@ -312,7 +323,7 @@ def kafka_path(ctx: Context, servers: Servers) -> None:
         run_env = {**env, "BOTES_INDEX__PREFIX": prefix, "BOTES_KAFKA__GROUP_ID": f"bench-{prefix}",
                    "BOTES_FLINK__PARALLELISM": str(parallelism)}
         botes("setup", env=run_env)
-        run = run_until_indexed(command, run_env, servers.index_url, f"{prefix}-*", total)
+        run = run_until_indexed(command, run_env, servers.index_url, storage_pattern(_index_settings(run_env)), total)
         report.kafka_runs[name] = run
         return run.sustained
 
@@ -397,7 +408,8 @@ def cold_cache(ctx: Context, servers: Servers, provider: Provider) -> None:
     botes("setup", env=env)
     botes("replay", str(inputs), env=env)
     provider.reset()
-    ours = run_until_indexed([sys.executable, "-m", "pipeline", "run"], env, servers.index_url, "cold-*", total)
+    ours = run_until_indexed([sys.executable, "-m", "pipeline", "run"], env, servers.index_url,
+                             storage_pattern(_index_settings(env)), total)
     ours_calls, ours_keys = _calls_per_key(provider.calls())
     ctx.report.kafka_runs["cold cache: Kafka -> enrich (paid APIs, 100 ms) -> index, p=1"] = ours
 
@@ -408,8 +420,10 @@ def cold_cache(ctx: Context, servers: Servers, provider: Provider) -> None:
             for line in path.open("rb"):
                 out.write(json.dumps(normalizer.normalize_line(line, path.name.split(".")[1])) + "\n")
     provider.reset()
-    os.environ.update({k: v for k, v in env.items() if k.startswith("BOTES_")})
-    seed = run_seed(normalised, load_settings(), provider.url, "seed")
+    seed_env = {**env, "BOTES_INDEX__PREFIX": "seed"}
+    botes("setup", env=seed_env)
+    os.environ.update({k: v for k, v in seed_env.items() if k.startswith("BOTES_")})
+    seed = run_seed(normalised, load_settings(), provider.url)
     seed_calls, seed_keys = _calls_per_key(provider.calls())
     seed_rate = seed.events / seed.seconds
     ctx.report.cold = {"ours": ours, "ours calls": ours_calls, "ours keys": ours_keys, "seed": seed,

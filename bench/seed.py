@@ -35,7 +35,8 @@ from pipeline.addresses import AddressClassifier, Scope
 from pipeline.config import Settings
 from pipeline.enrich.assets import AssetTable
 from pipeline.enrich.base import ADDRESS_FIELDS, HASH_FIELDS
-from pipeline.events import document_id, get_path
+from pipeline.events import get_path
+from pipeline.index.documents import index_document
 from pipeline.index.writer import open_client
 
 __all__ = ["SeedRun", "run_seed"]
@@ -123,8 +124,7 @@ def _compact(answer: Any) -> Any:
     return {k: v for k, v in list(answer.items())[:40] if isinstance(v, (str, int, float, bool))}
 
 
-def run_seed(events_file: Path, settings: Settings, provider_url: str, index_prefix: str,
-             slots: int = SLOTS) -> SeedRun:
+def run_seed(events_file: Path, settings: Settings, provider_url: str, slots: int = SLOTS) -> SeedRun:
     """Enriches and indexes every event of ``events_file`` (normalised ECS NDJSON) the seed's way."""
     sources = _Sources(settings, provider_url)
     lookup: dict[str, Callable[[str], Any]] = {
@@ -154,8 +154,8 @@ def run_seed(events_file: Path, settings: Settings, provider_url: str, index_pre
                     counts["lookups"] += 1
                 if answer is not None:
                     event.setdefault("seed", {})[source] = _compact(answer)
-            family = event.get("event", {}).get("dataset", "unknown")
-            index.index(index=f"{index_prefix}-{family}", id=document_id(event), document=event, refresh="true")
+            doc = index_document(event, settings.index)
+            index.index(index=doc.index, id=doc.id, document=doc.source, refresh="true")
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(slots)]
     started = time.monotonic()

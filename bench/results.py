@@ -178,7 +178,8 @@ def write_results(report: Report, path: Path) -> None:
                   "metron-enrichment/Performance.html): \"10,000 unique IP addresses ... 10% of these IPs were "
                   "chosen 80% of the time\"). Hashes and DNS names follow the same rule. Assets table: "
                   f"{report.input['assets rows']:,} internal addresses. Sizes: "
-                  + ", ".join(f"{k} {v:,}" for k, v in report.sizes.items()) + ".", ""]
+                  + ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in report.sizes.items())
+                  + ".", ""]
     lines += _targets(report)
     if report.errors:
         lines += ["## Errors", "", *[f"- {e}" for e in report.errors], ""]
