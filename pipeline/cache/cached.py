@@ -23,11 +23,12 @@ import redis.asyncio
 from pipeline.cache.base import Cache, cache_key, decode_outcome, encode_outcome, lock_key
 from pipeline.cache.breaker import CircuitBreaker
 from pipeline.cache.guard import GuardedEnricher
+from pipeline.cache.memory import MemoryCache
 from pipeline.cache.metrics import SourceMetrics
 from pipeline.cache.ratelimit import RateLimiter
 from pipeline.cache.wrapper import EnricherWrapper
 from pipeline.config import ApiSourceSettings, Settings, SourceSettings
-from pipeline.enrich.base import Enricher
+from pipeline.enrich.base import Enricher, answer_now
 from pipeline.events import Failed, Found, NotFound, Outcome
 
 __all__ = ["CachedEnricher", "with_cache", "guarded", "WAIT_TIMED_OUT"]
@@ -67,9 +68,37 @@ class CachedEnricher(EnricherWrapper):
         get_decoded_many = getattr(self._cache, "get_decoded_many", None)
         if get_decoded_many is None:
             return None
-        outcomes: list[Outcome] | None = get_decoded_many(
-            [cache_key(self._prefix, self.name, value) for value in values], decode_outcome)
-        return None if outcomes is None else dict(zip(values, outcomes, strict=True))
+        keys = [cache_key(self._prefix, self.name, value) for value in values]
+        outcomes: list[Outcome] | None = get_decoded_many(keys, decode_outcome)
+        if outcomes is not None:
+            return dict(zip(values, outcomes, strict=True))
+        return self._answer_locally(values, keys)
+
+    def _answer_locally(self, values: Sequence[str], keys: list[str]) -> dict[str, Outcome] | None:
+        """With nothing shared behind the in-process cache (embedded mode) a local source (an mmdb, a table)
+        answers its misses right here, and they are stored as a lookup would store them: there is no other
+        process to share them with, nothing to wait for. Behind a shared tier the lookup path does it, so the
+        shared tier gets every answer."""
+        cache = self._cache
+        if not isinstance(cache, MemoryCache) or getattr(self._inner, "answer_now", None) is None:
+            return None
+        outcomes: dict[str, Outcome] = {}
+        for value, key in zip(values, keys, strict=True):
+            stored = cache.get_decoded_many([key], decode_outcome)
+            if stored is not None:
+                outcomes[value] = stored[0]
+                continue
+            started = time.monotonic()
+            answers = answer_now(self._inner, [value])
+            if answers is None:
+                return None
+            cache.stats.misses += 1
+            outcome = outcomes[value] = answers[value]
+            self._record(outcome, time.monotonic() - started)
+            ttl = self._ttl_of(outcome)
+            if ttl > timedelta(0):
+                cache.put(key, encode_outcome(outcome, ttl=ttl), ttl)
+        return outcomes
 
     async def lookup_many(self, values: Sequence[str]) -> dict[str, Outcome]:
         """Each distinct value's outcome: one batched cache read, then one shared call per missing value."""

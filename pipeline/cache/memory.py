@@ -78,6 +78,10 @@ class MemoryCache:
         return entry
 
     async def set(self, key: str, value: str, ttl: timedelta) -> None:
+        self.put(key, value, ttl)
+
+    def put(self, key: str, value: str, ttl: timedelta) -> None:
+        """``set`` without the coroutine, for callers on the fast path."""
         self._entries[key] = _Entry(self._clock() + ttl.total_seconds(), value)
         self._entries.move_to_end(key)
         self.stats.writes += 1

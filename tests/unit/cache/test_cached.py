@@ -345,3 +345,45 @@ class TestAnswerNow:
         cached = CachedEnricher(CountingEnricher({}), FarOnly(), "botes", TTL, NEGATIVE_TTL)
         lookup(cached, "8.8.8.8")
         assert cached.answer_now(["8.8.8.8"]) is None
+
+
+class LocalEnricher(CountingEnricher):
+    """A local source (an mmdb, a table): it answers in memory as well as through lookup."""
+
+    def __init__(self, answers: dict[str, Outcome]) -> None:
+        super().__init__(answers)
+        self.answered: list[str] = []
+
+    def answer_now(self, values: Sequence[str]) -> dict[str, Outcome]:
+        self.answered.extend(values)
+        return {value: self.answers.get(value, NotFound()) for value in values}
+
+
+class TestLocalSourceBehindTheMemoryCache:
+    def test_a_miss_is_answered_in_memory_and_stored_like_a_lookup(self, cache: MemoryCache,
+                                                                    clock: FakeClock) -> None:
+        inner = LocalEnricher({"81.2.69.160": Found({"city": "London"})})
+        cached = wrap(inner, cache)
+        assert cached.answer_now(["81.2.69.160", "8.8.8.8"]) == {"81.2.69.160": Found({"city": "London"}),
+                                                                 "8.8.8.8": NotFound()}
+        assert cached.answer_now(["81.2.69.160", "8.8.8.8"]) is not None
+        assert inner.answered == ["81.2.69.160", "8.8.8.8"]  # the second time from the cache
+        assert inner.calls == []
+        assert (cached.metrics.calls, cached.metrics.found, cached.metrics.not_found) == (2, 1, 1)
+        # Stored for the same TTLs as a lookup stores them.
+        clock.now += NEGATIVE_TTL.total_seconds()
+        cached.answer_now(["81.2.69.160", "8.8.8.8"])
+        assert inner.answered == ["81.2.69.160", "8.8.8.8", "8.8.8.8"]
+        assert lookup(cached, "81.2.69.160") == Found({"city": "London"})
+        assert inner.calls == []
+
+    def test_behind_a_shared_tier_the_lookup_path_stores_it(self) -> None:
+        from pipeline.cache.tiered import TieredCache
+
+        inner = LocalEnricher({"81.2.69.160": Found({"city": "London"})})
+        far = MemoryCache()
+        cached = CachedEnricher(inner, TieredCache(MemoryCache(), far), "botes", TTL, NEGATIVE_TTL)
+        assert cached.answer_now(["81.2.69.160"]) is None
+        lookup(cached, "81.2.69.160")
+        assert asyncio.run(far.get(cache_key("botes", "fake", "81.2.69.160"))) is not None
+        assert cached.answer_now(["81.2.69.160"]) == {"81.2.69.160": Found({"city": "London"})}
