@@ -213,7 +213,6 @@ def describe_machine(tools: Mapping[str, str] | None = None) -> dict[str, str]:
         "Python": sys.version.split()[0],
         "Java": _first_line(["java", "-version"]),
         "apache-flink": _package_version("apache-flink"),
-        "orjson": _package_version("orjson"),
         "maxminddb": _package_version("maxminddb"),
         "geoip2": _package_version("geoip2"),
         "syslog-ng": _first_line(["syslog-ng", "--version"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -11,7 +12,7 @@ from kafka_path import JobRun
 from machine import Measured
 from worker_profile import Profile
 
-__all__ = ["Figure", "Report", "write_results"]
+__all__ = ["Figure", "Report", "write_results", "save_figures"]
 
 NOTES = Path(__file__).resolve().parent / "NOTES.md"
 
@@ -154,6 +155,23 @@ def _profile(report: Report) -> list[str]:
     lines += _table(["function (own time)", "share of samples"],
                     [[f"`{name}`", f"{share:.1%}"] for name, share in profile.share(profile.own)[:20]])
     return lines
+
+
+def save_figures(report: Report, path: Path) -> None:
+    """The targets and the raw figures as JSON, beside RESULTS.md."""
+    data = {"started": report.started.isoformat(), "seconds": report.seconds, "quick": report.quick,
+            "machine": report.machine, "sizes": report.sizes, "input": report.input, "errors": report.errors,
+            "targets": [{"target": f.target, "measured": f.measured, "baseline": f.baseline, "ratio": f.ratio,
+                         "goal": f.goal_label(), "met": f.outcome(), "how": f.note} for f in report.figures],
+            "runs": {name: [{"seconds": r.seconds, "cpu_seconds": r.cpu_seconds, "peak_rss_mb":
+                             {k: v / 2**20 for k, v in r.tree.peak_rss.items()}} for r in runs]
+                     for name, runs in report.runs.items()},
+            "kafka": report.kafka,
+            "kafka_runs": {name: {"events": r.events, "seconds": r.seconds, "first_doc": r.first_doc,
+                                  "sustained": r.sustained, "cpu_seconds": r.tree.cpu_seconds()}
+                           for name, r in report.kafka_runs.items()},
+            "inproc_us": report.inproc, "ttl": report.ttl, "steps": report.step_seconds}
+    path.write_text(json.dumps(data, indent=1, default=str))
 
 
 def write_results(report: Report, path: Path) -> None:

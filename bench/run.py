@@ -48,7 +48,7 @@ from kafka_path import botes, raw_bulk, run_until_indexed  # noqa: E402
 from machine import Measured, describe_machine, run_measured  # noqa: E402
 from mix import SHARES, write_assets, write_mix  # noqa: E402
 from peer import ensure_syslog_ng, run_syslog_ng  # noqa: E402
-from results import Figure, Report, write_results  # noqa: E402
+from results import Figure, Report, save_figures, write_results  # noqa: E402
 from worker_profile import Profile, profile_worker  # noqa: E402
 
 from pipeline.config import IndexSettings  # noqa: E402
@@ -476,6 +476,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny counts: checks the harness, measures nothing")
     parser.add_argument("--out", type=Path, default=BENCH / "RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--only", action="append", metavar="STEP",
+                        help=f"run only this step (repeatable): {', '.join(LOCAL_STEPS + SERVER_STEPS)}")
     args = parser.parse_args()
     sizes = QUICK if args.quick else Sizes()
     started = time.monotonic()
@@ -493,32 +495,48 @@ def main() -> None:
                         "assets rows": write_assets(ctx.assets, summary.pools),
                         "public addresses in the pool": len(summary.pools.public),
                         "internal addresses in the pool": len(summary.pools.internal)}
-        steps: list[tuple[str, Callable[[], None]]] = [
+        local: list[tuple[str, Callable[[], None]]] = [
             ("in-process stage costs", lambda: inproc_stages(ctx)),
             ("embedded vs pass-through", lambda: embedded_vs_passthrough(ctx)),
             ("syslog-ng peer", lambda: peer(ctx)),
             ("memory", lambda: memory(ctx)),
         ]
-        for name, step in steps:
-            _step(report, name, step)
-        servers = start_servers(ctx)
-        provider = start_provider(ctx)
-        try:
-            _step(report, "Kafka path", lambda: kafka_path(ctx, servers))
-            _step(report, "cold cache", lambda: cold_cache(ctx, servers, provider))
-            _step(report, "API calls per key per TTL", lambda: calls_per_ttl(ctx, servers, provider))
-        finally:
-            provider.process.terminate()
-            servers.stop()
+        for name, step in local:
+            if _wanted(args.only, name):
+                _step(report, name, step)
+        with_servers = [name for name in SERVER_STEPS if _wanted(args.only, name)]
+        if with_servers:
+            servers = start_servers(ctx)
+            provider = start_provider(ctx)
+            server_steps: dict[str, Callable[[], None]] = {
+                "Kafka path": lambda: kafka_path(ctx, servers),
+                "cold cache": lambda: cold_cache(ctx, servers, provider),
+                "API calls per key per TTL": lambda: calls_per_ttl(ctx, servers, provider),
+            }
+            try:
+                for name in with_servers:
+                    _step(report, name, server_steps[name])
+            finally:
+                provider.process.terminate()
+                servers.stop()
     finally:
         report.seconds = time.monotonic() - started
         report.machine["load average (1/5/15 min) at end"] = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+        save_figures(report, args.out.with_suffix(".json"))  # first: the figures survive a rendering bug
         write_results(report, args.out)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     print(f"wrote {args.out} in {report.seconds / 60:.1f} min")
     if report.errors:
         raise SystemExit(1)
+
+
+LOCAL_STEPS = ["in-process stage costs", "embedded vs pass-through", "syslog-ng peer", "memory"]
+SERVER_STEPS = ["Kafka path", "cold cache", "API calls per key per TTL"]
+
+
+def _wanted(only: list[str] | None, name: str) -> bool:
+    return not only or name in only
 
 
 def _step(report: Report, name: str, step: Callable[[], None]) -> None:
