@@ -12,6 +12,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -203,6 +204,9 @@ class ShodanEnricher:
         self._timeout = settings.timeout
         self._client = _HostClient(settings, settings.api_key.get_secret_value())
         self._slots = asyncio.Semaphore(settings.max_in_flight)
+        # Its own threads: asyncio.to_thread's default pool has min(32, cores + 4) of them (6 on 2 cores),
+        # which would cap calls in flight far below max_in_flight.
+        self._threads = ThreadPoolExecutor(settings.max_in_flight, thread_name_prefix="shodan")
         self._running: set[asyncio.Future[_Reply]] = set()
         self._refusal_logged = False
 
@@ -222,7 +226,7 @@ class ShodanEnricher:
 
     async def _call(self, ip: str) -> _Reply:
         await self._slots.acquire()
-        call = asyncio.ensure_future(asyncio.to_thread(self._client.host, ip))
+        call = asyncio.get_running_loop().run_in_executor(self._threads, self._client.host, ip)
         self._running.add(call)
         call.add_done_callback(self._finished)
         # On timeout the thread runs on (it cannot be killed) and keeps its slot until it returns:
@@ -274,3 +278,4 @@ class ShodanEnricher:
 
     async def aclose(self) -> None:
         self._client.close()
+        self._threads.shutdown(wait=False)  # a call still running on a silent server is not waited for

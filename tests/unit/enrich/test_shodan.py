@@ -229,6 +229,31 @@ class TestConcurrency:
         assert isinstance(after, Found)
 
 
+    def test_max_in_flight_calls_at_once_even_beyond_asyncios_default_thread_pool(self) -> None:
+        """asyncio.to_thread's pool has at most 32 threads (6 on 2 cores): 40 calls must not wait for it."""
+        calls = 40
+        gate = threading.Event()
+
+        class AllAtOnce(ProviderServer):
+            """Answers only once ``calls`` requests are waiting at the same time."""
+
+            def _record(self, request: Any) -> Reply:
+                reply = super()._record(request)
+                if len(self.calls()) >= calls:
+                    gate.set()
+                return reply
+
+        server = AllAtOnce(default=Reply(200, (DATA / "140.82.121.4_shodan.json").read_bytes(), gate=gate)).start()
+        try:
+            async def all_at_once(source: ShodanEnricher) -> list[Outcome]:
+                return list(await asyncio.gather(*(source.lookup(f"140.82.121.{n}") for n in range(calls))))
+
+            outcomes = run_then_close(enricher(server, max_in_flight=calls, timeout=30.0), all_at_once)
+        finally:
+            server.stop()
+        assert all(isinstance(outcome, Found) for outcome in outcomes), outcomes[:3]
+
+
 class TestPureParts:
     def test_targets_are_public_addresses_only(self) -> None:
         source = ShodanEnricher(ShodanSettings(api_key=SecretStr(KEY)), AddressClassifier())
