@@ -140,7 +140,7 @@ def _inproc(report: Report) -> list[str]:
     rows = [[name, f"{micros:.1f}", f"{micros / base:.1f}"] for name, micros in report.inproc.items()
             if name != "events"]
     return [f"### In-process cost per event (one core, no Flink, {events:,} events of the mix)", "",
-            *_table(["stage", "µs per event", "x the baseline"], rows)]
+            *_table(["stage", "CPU µs per event", "x the baseline"], rows)]
 
 
 def _profile(report: Report) -> list[str]:

@@ -97,8 +97,9 @@ def _median(values: list[float]) -> float:
 # --------------------------------------------------------------------------- 1. in-process stage costs
 
 def inproc_stages(ctx: Context) -> None:
-    """Per-event cost of each stage on one core, no Flink: json round trip (baseline), normalise, the JSON hop
-    between operators, the warm enrichment chain (local sources, in-process cache)."""
+    """Per-event CPU time of each stage on one core, no Flink: json round trip (baseline), normalise, the JSON
+    hop between operators, the warm enrichment chain (local sources, in-process cache). CPU time, not wall
+    time: on a shared machine it moves much less with the load."""
     from pipeline.cache import open_cache, with_cache
     from pipeline.config import load_settings
     from pipeline.enrich import EnrichmentChain, build_enrichers
@@ -115,9 +116,9 @@ def inproc_stages(ctx: Context) -> None:
     normalizer = Normalizer()
 
     def timed(work: Callable[[], object]) -> float:
-        started = time.perf_counter()
+        started = time.process_time()
         work()
-        return (time.perf_counter() - started) / len(lines) * 1e6
+        return (time.process_time() - started) / len(lines) * 1e6
 
     roundtrip = timed(lambda: [json.dumps(json.loads(line)) for _, line in lines])
     events: list[Any] = []
@@ -131,14 +132,14 @@ def inproc_stages(ctx: Context) -> None:
         for event in wire:  # warm the in-process tier with every key
             await chain.enrich(json.loads(json.dumps(event)))
         copies = [json.loads(json.dumps(e)) for e in wire]
-        started = time.perf_counter()
+        started = time.process_time()
         for event in copies:
             await chain.enrich(event)
-        sequential = (time.perf_counter() - started) / len(copies) * 1e6
+        sequential = (time.process_time() - started) / len(copies) * 1e6
         copies = [json.loads(json.dumps(e)) for e in wire]
-        started = time.perf_counter()
+        started = time.process_time()
         await asyncio.gather(*(chain.enrich(e) for e in copies))
-        gathered = (time.perf_counter() - started) / len(copies) * 1e6
+        gathered = (time.process_time() - started) / len(copies) * 1e6
         await chain.aclose()
         return sequential, gathered
 
