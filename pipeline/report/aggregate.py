@@ -281,11 +281,13 @@ class Aggregate:
 
     def _asset(self, side: str, ip: str, asset: dict[str, Any], event: Event, timestamp: str, dataset: str) -> bool:
         listed = asset.get("roles")
+        critical = asset.get("criticality") == CRITICAL
+        if not critical and (not listed or side != "source"):
+            return False  # most assets: nothing more to note
         roles = tuple(r for r in listed if isinstance(r, str)) if isinstance(listed, list) else ()
         other = "destination" if side == "source" else "source"
         peer = _dict(event.get(other)).get("ip")
         port = _dict(event.get("destination")).get("port")
-        critical = asset.get("criticality") == CRITICAL
         if critical:
             activity = self._activity(self.critical, ip, asset, roles)
             if activity is not None:

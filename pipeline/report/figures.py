@@ -10,7 +10,12 @@ __all__ = ["COLORS", "map_figure", "sides_figure", "ports_figure", "failures_fig
 
 COLORS = {"source": "#1f77b4", "destination": "#e4572e"}
 _FONT = {"family": "DejaVu Sans, Arial, sans-serif", "size": 12}
-_LARGEST_MARKER = 46  # pixels across, for the location with the most events
+_LARGEST_MARKER = 46  # pixels across, for the location with the most events, when there are few
+
+
+def _largest_marker(markers: int) -> float:
+    """Smaller markers when there are many, so that the map is not a blanket of circles."""
+    return max(12.0, min(_LARGEST_MARKER, _LARGEST_MARKER * (20 / max(markers, 1)) ** 0.5))
 
 
 def _layout(figure: go.Figure, height: int) -> go.Figure:
@@ -24,16 +29,17 @@ def map_figure(locations: dict[str, list[Location]]) -> go.Figure:
     """Source and destination locations on a world outline, each marker's area proportional to its events."""
     figure = go.Figure()
     largest = max((place.events for places in locations.values() for place in places), default=1)
+    diameter = _largest_marker(sum(len(places) for places in locations.values()))
     for side, places in locations.items():
         figure.add_trace(go.Scattergeo(
-            name=f"{side} ({sum(p.events for p in places):,} events)",
+            name=side,
             lat=[p.lat for p in places], lon=[p.lon for p in places],
             text=[f"{p.place}, {p.country}" if p.country and p.country != p.place else p.place for p in places],
             customdata=[p.events for p in places],
             hovertemplate="%{text}<br>%{customdata:,} events<extra>" + side + "</extra>",
             mode="markers",
             marker={"size": [p.events for p in places], "sizemode": "area", "sizemin": 4,
-                    "sizeref": 2 * largest / _LARGEST_MARKER**2, "color": COLORS.get(side, "#555"),
+                    "sizeref": 2 * largest / diameter**2, "color": COLORS.get(side, "#555"),
                     "opacity": 0.6, "line": {"width": 1, "color": "white"}},
         ))
     figure.update_geos(projection_type="natural earth", showcountries=True, countrycolor="#c8ccd2",

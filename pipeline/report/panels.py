@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pipeline.report.aggregate import ROLES, SEPARATOR, Aggregate, AssetActivity, Hit, ShodanHost
+from pipeline.report.aggregate import ROLES, SEPARATOR, Aggregate, AssetActivity, Hit, Limits, ShodanHost
 from pipeline.report.sketches import Ranked, TopCounter
 
 __all__ = ["Location", "SideRow", "PortRow", "CveRow", "FailureRow", "Series", "Panels", "panels"]
@@ -45,8 +45,9 @@ class PortRow:
 @dataclass(frozen=True, slots=True)
 class CveRow:
     cve: str
-    hosts: list[str]
-    events: int
+    hosts: int
+    examples: list[str]   # the first few hosts, by address
+    events: int           # events to or from any of the hosts
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class Series:
 
 @dataclass(frozen=True, slots=True)
 class Panels:
+    limits: Limits
     events: int
     untimed: int
     first_seen: str
@@ -81,8 +83,10 @@ class Panels:
     organizations: list[SideRow]
     threat_hits: list[Hit]
     threat_events: int
+    threat_indicators: int
     virustotal_hits: list[Hit]
     virustotal_events: int
+    virustotal_files: int
     hits_not_itemised: int
     shodan_ports: list[PortRow]
     shodan_cves: list[CveRow]
@@ -98,6 +102,9 @@ class Panels:
     failure_events: int
     timeline: list[Series]
     bucket_seconds: int
+
+
+_EXAMPLES = 5  # hosts named per CVE
 
 
 def _iso(epoch: float | None) -> str:
@@ -149,9 +156,9 @@ def _shodan(aggregate: Aggregate, n: int) -> tuple[list[PortRow], list[CveRow], 
     for host in hosts:
         for cve in host.vulns:
             with_cve.setdefault(cve, []).append(host.ip)
-    cve_rows = [CveRow(cve, sorted(ips), sum(aggregate.shodan_events[ip] for ip in ips))
+    cve_rows = [CveRow(cve, len(ips), sorted(ips)[:_EXAMPLES], sum(aggregate.shodan_events[ip] for ip in ips))
                 for cve, ips in with_cve.items()]
-    cve_rows.sort(key=lambda r: (-len(r.hosts), -r.events, r.cve))
+    cve_rows.sort(key=lambda r: (-r.hosts, -r.events, r.cve))
     host_rows = sorted(((host, aggregate.shodan_events[host.ip]) for host in hosts),
                        key=lambda pair: (-len(pair[0].vulns), -pair[1], pair[0].ip))
     return port_rows, cve_rows[:aggregate.limits.table_rows], host_rows[:aggregate.limits.table_rows]
@@ -183,6 +190,7 @@ def panels(aggregate: Aggregate) -> Panels:
     bucket_seconds, timeline = _timeline(aggregate)
     country_labels = {iso: f"{name} ({iso})" for iso, name in aggregate.country_names.items()}
     return Panels(
+        limits=limits,
         events=aggregate.events,
         untimed=aggregate.untimed,
         first_seen=_iso(aggregate.first_epoch),
@@ -196,8 +204,10 @@ def panels(aggregate: Aggregate) -> Panels:
         organizations=_both_sides(source.organizations, destination.organizations, limits.top),
         threat_hits=_by_events(aggregate.threat_hits.values(), limits.table_rows),
         threat_events=aggregate.threat_events,
+        threat_indicators=len(aggregate.threat_hits),
         virustotal_hits=_by_events(aggregate.virustotal_hits.values(), limits.table_rows),
         virustotal_events=aggregate.virustotal_events,
+        virustotal_files=len(aggregate.virustotal_hits),
         hits_not_itemised=aggregate.hits_not_itemised,
         shodan_ports=ports,
         shodan_cves=cves,

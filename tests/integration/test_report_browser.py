@@ -106,6 +106,7 @@ class Opened:
     requests: list[str]
     console_errors: list[str]
     screenshot: Path
+    chart_widths: dict[str, tuple[float, float]]  # as first drawn: (box width, width Plotly drew)
 
 
 @pytest.fixture(scope="module")
@@ -128,9 +129,11 @@ def opened(run: Run, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Opene
             page.wait_for_function(
                 "() => [...document.querySelectorAll('.plotly-graph-div')].every(d => d._fullLayout)"
                 " && document.querySelectorAll('#map-chart path.point').length > 0", timeout=60_000)
+            widths = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.plotly-graph-div')]
+                .map(d => [d.id, [d.getBoundingClientRect().width, d._fullLayout.width]]))""")
             screenshot = tmp_path_factory.mktemp("screenshot") / "report.png"
-            page.screenshot(path=str(screenshot), full_page=True)
-            yield Opened(page, requests, errors, screenshot)
+            page.screenshot(path=str(screenshot), full_page=True)  # resizes the page: charts are redrawn
+            yield Opened(page, requests, errors, screenshot, {k: tuple(v) for k, v in widths.items()})
         finally:
             browser.close()
 
@@ -177,6 +180,13 @@ def test_the_page_makes_no_request_and_logs_no_error(opened: Opened) -> None:
     assert opened.screenshot.stat().st_size > 50_000, f"screenshot: {opened.screenshot}"
 
 
+def test_every_chart_is_drawn_to_the_width_of_its_box(opened: Opened) -> None:
+    assert set(opened.chart_widths) == {"map-chart", "countries-chart", "asns-chart", "organizations-chart",
+                                        "ports-chart", "failures-chart", "timeline-chart"}
+    for chart, (box, drawn) in opened.chart_widths.items():
+        assert abs(box - drawn) < 2, f"{chart}: drawn {drawn} px wide in a {box} px box"
+
+
 def test_summary_cards(run: Run, opened: Opened) -> None:
     events = run.events
     threat_events = sum(1 for e in events if any(t["indicator"]["provider"] != "virustotal"
@@ -213,7 +223,8 @@ def test_top_countries_asns_and_organisations(run: Run, opened: Opened) -> None:
             ("organizations-chart", "as.organization.name", lambda name: name)):
         expected = {side: {label(k): v for k, v in counts.items()}
                     for side, counts in _side_counts(run.events, path).items()}
-        drawn = {t["name"]: {y: x for y, x in zip(t["y"], t["x"], strict=True) if x} for t in _chart(opened.page, chart)}
+        drawn = {t["name"]: {y: x for y, x in zip(t["y"], t["x"], strict=True) if x}
+                 for t in _chart(opened.page, chart)}
         assert drawn == expected, chart
         bars = sum(len(v) for v in expected.values())
         assert opened.page.locator(f"#{chart} .barlayer .point path").count() >= bars > 0
@@ -243,7 +254,8 @@ def test_threat_list_hits_with_the_events_behind_them(run: Run, opened: Opened) 
     for key, behind in expected.items():
         shown = opened.page.evaluate(
             """key => [...document.querySelector(`[data-table="threat-hits"] tr[data-key="${key}"]`)
-                       .nextElementSibling.querySelectorAll('table.events tbody tr')].map(tr => tr.dataset.timestamp)""",
+                       .nextElementSibling.querySelectorAll('table.events tbody tr')]
+                      .map(tr => tr.dataset.timestamp)""",
             key)
         assert shown == [e["@timestamp"] for e in behind[:5]]
 
@@ -256,7 +268,8 @@ def test_virustotal_detections_with_the_events_behind_them(run: Run, opened: Ope
         MALICIOUS: (2, 53), TROJAN: (1, 7)}
     sources = opened.page.evaluate(
         f"""[...document.querySelector('[data-table="virustotal-hits"] tr[data-key="{MALICIOUS}"]')
-             .nextElementSibling.querySelectorAll('table.events tbody tr td:nth-child(3)')].map(td => td.textContent)""")
+             .nextElementSibling.querySelectorAll('table.events tbody tr td:nth-child(3)')]
+             .map(td => td.textContent)""")
     assert sources == [f"{e['source']['ip']}:{e['source']['port']}" for e in expected[MALICIOUS]]
 
 
@@ -271,8 +284,8 @@ def test_shodan_ports_and_cves_of_contacted_hosts(run: Run, opened: Opened) -> N
     events_with = Counter(_get(e, f"{s}.ip") for e in run.events for s in ("source", "destination")
                           if _get(e, f"botes.{s}.shodan"))
     cves = _rows(opened.page, "cves")
-    assert {cve: (row["hosts"], int(row["events"])) for cve, row in cves.items()} == {
-        cve: ("81.2.69.160", events_with["81.2.69.160"]) for cve in SHODAN_CVES}
+    assert {cve: (int(row["hosts"]), row["examples"], int(row["events"])) for cve, row in cves.items()} == {
+        cve: (1, "81.2.69.160", events_with["81.2.69.160"]) for cve in SHODAN_CVES}
     shown_hosts = _rows(opened.page, "shodan-hosts")
     assert {ip: row["ports"] for ip, row in shown_hosts.items()} == {
         ip: ", ".join(map(str, facts["ports"])) for ip, facts in hosts.items()}

@@ -36,10 +36,19 @@ def test_shodan_ports_count_hosts_and_cves_list_hosts_and_their_events() -> None
     )
     shown = panels(aggregate)
     assert shown.shodan_ports == [PortRow(443, 2), PortRow(22, 1), PortRow(80, 1)]
-    assert shown.shodan_cves == [CveRow("CVE-2021-41617", ["81.2.69.160", "89.160.20.112"], 4),
-                                 CveRow("CVE-2016-20012", ["89.160.20.112"], 1)]
+    assert shown.shodan_cves == [CveRow("CVE-2021-41617", 2, ["81.2.69.160", "89.160.20.112"], 4),
+                                 CveRow("CVE-2016-20012", 1, ["89.160.20.112"], 1)]
     assert [(host.ip, events) for host, events in shown.shodan_hosts] == [("89.160.20.112", 1), ("81.2.69.160", 3)]
     assert shown.shodan_host_count == 2
+
+
+def test_a_cve_names_its_first_five_hosts_and_counts_them_all() -> None:
+    aggregate = fed(*[event(destination=side(f"81.2.69.{i}"),
+                            botes={"destination": {"shodan": {"ports": [22], "vulns": ["CVE-2021-41617"]}}})
+                      for i in range(12)])
+    (row,) = panels(aggregate).shodan_cves
+    assert (row.hosts, row.events) == (12, 12)
+    assert row.examples == ["81.2.69.0", "81.2.69.1", "81.2.69.10", "81.2.69.11", "81.2.69.2"]
 
 
 def test_failures_and_timeline() -> None:
