@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 
 from pipeline.report.panels import FailureRow, Location, PortRow, Series, SideRow
@@ -15,7 +17,8 @@ _LARGEST_MARKER = 46  # pixels across, for the location with the most events, wh
 
 def _largest_marker(markers: int) -> float:
     """Smaller markers when there are many, so that the map is not a blanket of circles."""
-    return max(12.0, min(_LARGEST_MARKER, _LARGEST_MARKER * (20 / max(markers, 1)) ** 0.5))
+    scaled: float = _LARGEST_MARKER * math.sqrt(20 / max(markers, 1))
+    return max(12.0, min(_LARGEST_MARKER, scaled))
 
 
 def _layout(figure: go.Figure, height: int) -> go.Figure:
