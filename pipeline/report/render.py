@@ -4,7 +4,6 @@ and the world outline inlined, so the page opens with no network."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
 from importlib.resources import files
 from typing import Any
 
@@ -22,7 +21,6 @@ PLOTLY_CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True,
                                  "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
 
-@cache
 def _environment() -> Environment:
     environment = Environment(loader=PackageLoader("pipeline.report", "templates"),
                               autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined,
@@ -36,7 +34,6 @@ def _script_safe(text: str) -> Markup:
     return Markup(text.replace("</", "<\\/"))
 
 
-@cache
 def _world_outline() -> str:
     return files("pipeline.report").joinpath("assets", "world_110m.json").read_text(encoding="utf-8")
 
