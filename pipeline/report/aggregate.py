@@ -187,8 +187,8 @@ class Aggregate:
         self.threat_events = 0
         self.virustotal_events = 0
         self.hits_not_itemised = 0
-        self.shodan_hosts: dict[str, ShodanHost] = {}
-        self.shodan_events: Counter[str] = Counter()
+        self.shodan_hosts: dict[str, ShodanHost] = {}   # contacted (destination) hosts Shodan knows
+        self.shodan_events: Counter[str] = Counter()    # events to each of them
         self.shodan_not_itemised = 0
         self.critical: dict[str, AssetActivity] = {}
         self.roles: dict[str, dict[str, AssetActivity]] = {role: {} for role in ROLES}
@@ -196,7 +196,7 @@ class Aggregate:
         self.critical_events = 0
         self.role_events: Counter[str] = Counter()
         self.failure_events = 0
-        self.failures = TopCounter(10)   # key: source SEPARATOR reason
+        self.failures = TopCounter(10)   # events per source SEPARATOR reason
         self._series: set[str] = set()
 
     def add(self, event: Event) -> None:
@@ -260,7 +260,7 @@ class Aggregate:
         if not extra or not isinstance(ip, str):
             return False
         shodan = extra.get("shodan")
-        if isinstance(shodan, dict):
+        if side == "destination" and isinstance(shodan, dict):  # the contacted host, as in the dashboards
             self._shodan(ip, shodan)
         asset = extra.get("asset")
         return isinstance(asset, dict) and self._asset(side, ip, asset, event, timestamp, dataset)
@@ -390,12 +390,10 @@ class Aggregate:
         return hit
 
     def _failures(self, failures: list[Any]) -> None:
-        counted = False
-        for failure in failures:
-            if isinstance(failure, dict):
-                source = _text(failure.get("source")) or "unknown"
-                reason = _text(failure.get("reason")) or "unknown"
-                self.failures.add(f"{source}{SEPARATOR}{reason}")
-                counted = True
-        if counted:
+        """Events with a failure, per source and reason (an event counts once for each pair it has)."""
+        pairs = {f"{_text(f.get('source')) or 'unknown'}{SEPARATOR}{_text(f.get('reason')) or 'unknown'}"
+                 for f in failures if isinstance(f, dict)}
+        for pair in pairs:
+            self.failures.add(pair)
+        if pairs:
             self.failure_events += 1

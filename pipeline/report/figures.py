@@ -67,26 +67,26 @@ def sides_figure(rows: list[SideRow], what: str) -> go.Figure:
 
 
 def ports_figure(rows: list[PortRow]) -> go.Figure:
+    """Events to contacted hosts per port Shodan saw open on them (the hosts in the hover)."""
     figure = go.Figure(go.Bar(
-        x=[f"{row.port}" for row in rows], y=[row.hosts for row in rows], marker_color="#6c5ce7",
-        hovertemplate="port %{x}: open on %{y} host(s)<extra></extra>"))
+        x=[f"{row.port}" for row in rows], y=[row.events for row in rows], customdata=[row.hosts for row in rows],
+        marker_color="#6c5ce7", hovertemplate="port %{x}: %{y:,} events to %{customdata} host(s)<extra></extra>"))
     figure.update_xaxes(type="category", title="open port (Shodan)")
-    figure.update_yaxes(title="contacted hosts", gridcolor="#e5e7eb", rangemode="tozero", dtick=1
-                        if max((r.hosts for r in rows), default=0) <= 10 else None)
+    figure.update_yaxes(title="events to hosts with it open", gridcolor="#e5e7eb", rangemode="tozero")
     return _layout(figure, 300)
 
 
 def failures_figure(rows: list[FailureRow]) -> go.Figure:
-    """Failed lookups per source, one bar segment per reason."""
+    """Events with a failed lookup per source, one bar segment per reason."""
     sources = sorted({row.source for row in rows},
-                     key=lambda s: (-sum(r.failures for r in rows if r.source == s), s))
+                     key=lambda s: (-sum(r.events for r in rows if r.source == s), s))
     figure = go.Figure()
     for reason in sorted({row.reason for row in rows}):
-        counts = {row.source: row.failures for row in rows if row.reason == reason}
+        counts = {row.source: row.events for row in rows if row.reason == reason}
         figure.add_trace(go.Bar(
             name=reason, orientation="h", y=sources, x=[counts.get(source, 0) for source in sources],
             hovertemplate="%{y}: %{x:,} × %{fullData.name}<extra></extra>"))
-    figure.update_layout(barmode="stack", xaxis_title="failed lookups")
+    figure.update_layout(barmode="stack", xaxis_title="events with a failed lookup")
     figure.update_yaxes(autorange="reversed", automargin=True)
     figure.update_xaxes(gridcolor="#e5e7eb")
     return _layout(figure, 120 + 40 * max(len(sources), 1))

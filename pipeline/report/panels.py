@@ -39,7 +39,8 @@ class SideRow:
 @dataclass(frozen=True, slots=True)
 class PortRow:
     port: int
-    hosts: int
+    hosts: int    # contacted hosts with the port open
+    events: int   # events to them
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,7 @@ class CveRow:
 class FailureRow:
     source: str
     reason: str
-    failures: int
+    events: int
     exact: bool = True
 
 
@@ -150,16 +151,23 @@ def _by_events(hits: Iterable[Hit], n: int) -> list[Hit]:
 
 def _shodan(aggregate: Aggregate, n: int) -> tuple[list[PortRow], list[CveRow], list[tuple[ShodanHost, int]]]:
     hosts = aggregate.shodan_hosts.values()
-    ports = Counter(port for host in hosts for port in host.ports)
-    port_rows = [PortRow(port, count) for port, count in sorted(ports.items(), key=lambda i: (-i[1], i[0]))[:n]]
+    events = aggregate.shodan_events
+    port_hosts: Counter[int] = Counter()
+    port_events: Counter[int] = Counter()
+    for host in hosts:
+        for port in host.ports:
+            port_hosts[port] += 1
+            port_events[port] += events[host.ip]
+    ranked = sorted(port_events, key=lambda port: (-port_events[port], -port_hosts[port], port))[:n]
+    port_rows = [PortRow(port, port_hosts[port], port_events[port]) for port in ranked]
     with_cve: dict[str, list[str]] = {}
     for host in hosts:
         for cve in host.vulns:
             with_cve.setdefault(cve, []).append(host.ip)
-    cve_rows = [CveRow(cve, len(ips), sorted(ips)[:_EXAMPLES], sum(aggregate.shodan_events[ip] for ip in ips))
+    cve_rows = [CveRow(cve, len(ips), sorted(ips)[:_EXAMPLES], sum(events[ip] for ip in ips))
                 for cve, ips in with_cve.items()]
-    cve_rows.sort(key=lambda r: (-r.hosts, -r.events, r.cve))
-    host_rows = sorted(((host, aggregate.shodan_events[host.ip]) for host in hosts),
+    cve_rows.sort(key=lambda r: (-r.events, -r.hosts, r.cve))
+    host_rows = sorted(((host, events[host.ip]) for host in hosts),
                        key=lambda pair: (-len(pair[0].vulns), -pair[1], pair[0].ip))
     return port_rows, cve_rows[:aggregate.limits.table_rows], host_rows[:aggregate.limits.table_rows]
 

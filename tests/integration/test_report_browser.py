@@ -5,7 +5,9 @@ opens the page with the network cut off.
 Inputs: the bundled synthetic sample plus four SYNTHETIC Suricata fileinfo events whose files VirusTotal
 knows, a SYNTHETIC threat list, and recorded real Shodan and VirusTotal answers served on loopback
 (tests/fakes/provider.py). One Shodan answer gets two CVEs added, since neither recording lists any, and
-one address answers 503 so that failures show. Every number the page must show is counted here, straight
+one address answers 503 so that failures show. The panels count what the Kibana dashboards of the compose
+stack count (docker/kibana/saved_objects.ndjson): Shodan facts of contacted (destination) hosts in events
+to them, and events with a failure per source and reason. Every number the page must show is counted here, straight
 from the enriched events, not by the report's code.
 """
 
@@ -274,21 +276,22 @@ def test_virustotal_detections_with_the_events_behind_them(run: Run, opened: Ope
 
 
 def test_shodan_ports_and_cves_of_contacted_hosts(run: Run, opened: Opened) -> None:
-    hosts = {_get(e, f"{s}.ip"): _get(e, f"botes.{s}.shodan") for e in run.events for s in ("source", "destination")
-             if _get(e, f"botes.{s}.shodan")}
-    assert set(hosts) == {"81.2.69.160", "89.160.20.112"}
-    per_port = Counter(port for facts in hosts.values() for port in facts["ports"])
-    top = sorted(per_port.items(), key=lambda item: (-item[1], item[0]))[:15]
+    contacted = {e["destination"]["ip"]: facts for e in run.events if (facts := _get(e, "botes.destination.shodan"))}
+    assert set(contacted) == {"81.2.69.160", "89.160.20.112"}
+    events_to = Counter(e["destination"]["ip"] for e in run.events if _get(e, "botes.destination.shodan"))
+    per_port = Counter({port: sum(events_to[ip] for ip, facts in contacted.items() if port in facts["ports"])
+                        for facts in contacted.values() for port in facts["ports"]})
+    hosts_per_port = Counter(port for facts in contacted.values() for port in facts["ports"])
+    top = sorted(per_port, key=lambda port: (-per_port[port], -hosts_per_port[port], port))[:15]
     (trace,) = _chart(opened.page, "ports-chart")
-    assert list(zip(trace["x"], trace["y"], strict=True)) == [(str(port), count) for port, count in top]
-    events_with = Counter(_get(e, f"{s}.ip") for e in run.events for s in ("source", "destination")
-                          if _get(e, f"botes.{s}.shodan"))
+    assert list(zip(trace["x"], trace["y"], trace["customdata"], strict=True)) == [
+        (str(port), per_port[port], hosts_per_port[port]) for port in top]
     cves = _rows(opened.page, "cves")
     assert {cve: (int(row["hosts"]), row["examples"], int(row["events"])) for cve, row in cves.items()} == {
-        cve: (1, "81.2.69.160", events_with["81.2.69.160"]) for cve in SHODAN_CVES}
+        cve: (1, "81.2.69.160", events_to["81.2.69.160"]) for cve in SHODAN_CVES}
     shown_hosts = _rows(opened.page, "shodan-hosts")
-    assert {ip: row["ports"] for ip, row in shown_hosts.items()} == {
-        ip: ", ".join(map(str, facts["ports"])) for ip, facts in hosts.items()}
+    assert {ip: (row["ports"], int(row["events"])) for ip, row in shown_hosts.items()} == {
+        ip: (", ".join(map(str, facts["ports"])), events_to[ip]) for ip, facts in contacted.items()}
 
 
 def _asset_events(events: list[dict[str, Any]], match: Any, sides: tuple[str, ...]) -> dict[str, Counter[str]]:
@@ -318,14 +321,16 @@ def test_scanner_and_red_team_events_each_in_their_own_panel(run: Run, opened: O
     rows = _rows(opened.page, table)
     assert {ip: int(r["outbound"]) for ip, r in rows.items()} == {ip: c["source"] for ip, c in expected.items()}
     assert opened.page.locator(f'section[data-panel="{table}"] h2').inner_text() == f"Events from {role} assets"
+    assert opened.page.locator(f'section[data-panel="{table}"] table.events tbody tr').count() == min(
+        5, expected[asset]["source"])
 
 
 def test_enrichment_failures_by_source(run: Run, opened: Opened) -> None:
-    expected = Counter(f"{f['source']}|{f['reason']}" for e in run.events
-                       for f in _get(e, "botes.enrichment.failures") or [])
+    expected = Counter(pair for e in run.events
+                       for pair in {f"{f['source']}|{f['reason']}" for f in _get(e, "botes.enrichment.failures") or []})
     assert expected and set(expected) == {"shodan|http 503"}
     rows = _rows(opened.page, "failures")
-    assert {key: int(r["failures"]) for key, r in rows.items()} == dict(expected)
+    assert {key: int(r["events"]) for key, r in rows.items()} == dict(expected)
     drawn = {t["name"]: dict(zip(t["y"], t["x"], strict=True)) for t in _chart(opened.page, "failures-chart")}
     assert drawn == {"http 503": {"shodan": expected["shodan|http 503"]}}
 

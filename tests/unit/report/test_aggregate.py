@@ -82,14 +82,19 @@ class TestThreatHits:
 
 
 class TestShodan:
-    def test_a_host_is_described_once_and_its_events_counted(self) -> None:
+    def test_a_contacted_host_is_described_once_and_the_events_to_it_counted(self) -> None:
         facts = {"ports": [443, 80], "vulns": ["CVE-2021-41617"], "org": "Example", "hostnames": ["a.example"]}
         aggregate = fed(*[event(destination=side("81.2.69.160"), botes={"destination": {"shodan": facts}})] * 3,
-                        event(source=side("81.2.69.160"), botes={"source": {"shodan": {"ports": [22]}}}))
+                        event(destination=side("81.2.69.160"), botes={"destination": {"shodan": {"ports": [22]}}}))
         host = aggregate.shodan_hosts["81.2.69.160"]
         assert (host.ports, host.vulns, host.org, host.hostnames) == ((80, 443), ("CVE-2021-41617",), "Example",
                                                                        ("a.example",))
         assert aggregate.shodan_events["81.2.69.160"] == 4
+
+    def test_a_host_seen_only_as_a_source_is_not_a_contacted_host(self) -> None:
+        aggregate = fed(event(source=side("89.160.20.112"), destination=side("192.168.250.20"),
+                              botes={"source": {"shodan": {"ports": [22]}}}))
+        assert aggregate.shodan_hosts == {} and not aggregate.shodan_events
 
 
 class TestAssets:
@@ -131,9 +136,10 @@ class TestAssets:
         assert aggregate.role_events == {"Scanner": 3, "Red Team": 1}
 
 
-def test_failures_count_per_source_and_reason_and_events_with_any() -> None:
+def test_failures_count_events_per_source_and_reason() -> None:
     aggregate = fed(
         event(failures=[{"source": "shodan", "field": "destination.ip", "reason": "http 503"},
+                        {"source": "shodan", "field": "source.ip", "reason": "http 503"},   # same event: once
                         {"source": "virustotal", "field": "file.hash.sha256", "reason": "timeout"}]),
         event(failures=[{"source": "shodan", "field": "source.ip", "reason": "http 503"}]),
         event(),

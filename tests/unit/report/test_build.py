@@ -59,7 +59,7 @@ def _events() -> list[dict[str, Any]]:
         event(source=side("81.2.69.160", 4444, geo=LONDON, asn=64496, org="</script><script>alert(1)</script>"),
               destination=side("192.168.250.70", 80), rule={"name": "<img src=x onerror=alert(2)>"},
               threats=[threat("blocklist", "81.2.69.160", "source.ip")],
-              botes={"destination": {"asset": WEB}, "source": {"shodan": {"ports": [80], "vulns": ["CVE-2021-1"]}}},
+              botes={"destination": {"asset": WEB, "shodan": {"ports": [80], "vulns": ["CVE-2021-1"]}}},
               failures=[{"source": "rdns", "field": "source.ip", "reason": "timeout"}]),
         event(ts="2016-08-10T22:00:00.000Z", dataset="fgt_traffic", source=side("192.168.250.70")),
     ]

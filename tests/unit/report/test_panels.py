@@ -27,7 +27,7 @@ def test_rankings_stop_at_top() -> None:
     assert [row.label for row in panels(aggregate).asns] == ["AS64509", "AS64508", "AS64507"]
 
 
-def test_shodan_ports_count_hosts_and_cves_list_hosts_and_their_events() -> None:
+def test_shodan_ports_and_cves_count_events_to_contacted_hosts_and_the_hosts() -> None:
     aggregate = fed(
         *[event(destination=side("81.2.69.160"),
                 botes={"destination": {"shodan": {"ports": [80, 443], "vulns": ["CVE-2021-41617"]}}})] * 3,
@@ -35,7 +35,7 @@ def test_shodan_ports_count_hosts_and_cves_list_hosts_and_their_events() -> None
               botes={"destination": {"shodan": {"ports": [22, 443], "vulns": ["CVE-2021-41617", "CVE-2016-20012"]}}}),
     )
     shown = panels(aggregate)
-    assert shown.shodan_ports == [PortRow(443, 2), PortRow(22, 1), PortRow(80, 1)]
+    assert shown.shodan_ports == [PortRow(443, 2, 4), PortRow(80, 1, 3), PortRow(22, 1, 1)]
     assert shown.shodan_cves == [CveRow("CVE-2021-41617", 2, ["81.2.69.160", "89.160.20.112"], 4),
                                  CveRow("CVE-2016-20012", 1, ["89.160.20.112"], 1)]
     assert [(host.ip, events) for host, events in shown.shodan_hosts] == [("89.160.20.112", 1), ("81.2.69.160", 3)]
