@@ -8,7 +8,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,10 +16,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pipeline.config import Settings, bundled_data, load_settings, redacted
-from pipeline.errors import PipelineError
+from pipeline.errors import ConfigError, PipelineError
 from pipeline.events import Rejected
 from pipeline.normalize import Normalizer, find_botes_files, read_lines
 from pipeline.normalize.sources import check_routing
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 __all__ = ["main", "app"]
 
@@ -62,6 +65,20 @@ def _counts_table(title: str, what: str, published: Counter[str], rejected: Coun
 
 def _line_count(paths: list[Path]) -> int:
     return sum(1 for path in paths for _ in read_lines(path))
+
+
+def _index_client(settings: Settings) -> tuple[Elasticsearch, str]:
+    """The index client and the server's name and version, once it answers and is the kind ``index.server``
+    names (the templates of one do not install on the other)."""
+    from pipeline.index.writer import check_index, open_client
+
+    client = open_client(settings.index)
+    server = check_index(client)
+    distribution = server.split(" ", 1)[0]
+    if distribution != settings.index.server:
+        raise ConfigError(f"index.server is {settings.index.server}, but {settings.index.url} is {server}: set "
+                          f"index.server: {distribution} (BOTES_INDEX__SERVER={distribution})")
+    return client, server
 
 
 @config_app.command("show")
@@ -290,14 +307,12 @@ def _run_kafka(settings: Settings) -> None:
     from pipeline.flink.job import JOB_NAME, build_kafka_job
     from pipeline.index.documents import storage_pattern
     from pipeline.index.template import check_template
-    from pipeline.index.writer import check_index, open_client
     from pipeline.kafka import create_topics, family_topics
 
     _check_enrichers(settings)
     if settings.cache.backend == "redis":
         check_redis(settings)
-    client = open_client(settings.index)
-    server = check_index(client)
+    client, server = _index_client(settings)
     outdated = check_template(client, settings.index)
     if outdated:
         err.print(f"[yellow]warning:[/yellow] {outdated}", highlight=False)
@@ -314,12 +329,10 @@ def setup(config: ConfigOption = None) -> None:
     Safe to run again: what is unchanged is left alone, a change is installed as the next version."""
     from pipeline.index.documents import storage_pattern
     from pipeline.index.template import install_templates
-    from pipeline.index.writer import check_index, open_client
     from pipeline.kafka import create_topics, family_topics
 
     settings = _settings(config)
-    client = open_client(settings.index)
-    server = check_index(client)
+    client, server = _index_client(settings)
     installed = install_templates(client, settings.index)
     for item in installed:
         err.print(f"{item.kind} {item.name}: {item.status} (version {item.version})", highlight=False)
@@ -350,15 +363,18 @@ def index_stats(
     """Documents, size and the oldest and newest event per data stream (or per index on OpenSearch)."""
     from dataclasses import asdict
 
+    from pipeline.index.documents import storage_pattern
     from pipeline.index.stats import storage_stats
-    from pipeline.index.writer import check_index, open_client
 
     settings = _settings(config)
-    client = open_client(settings.index)
-    check_index(client)
+    client, _ = _index_client(settings)
     rows = storage_stats(client, settings.index)
     if as_json:
         print(json.dumps([asdict(row) for row in rows], indent=2))
+        return
+    if not rows:
+        err.print(f"no events stored under {storage_pattern(settings.index)} on {settings.index.url} yet",
+                  highlight=False)
         return
     streams = settings.index.server == "elasticsearch"
     table = Table("data stream" if streams else "index", "documents", "size", "oldest event", "newest event",
@@ -374,14 +390,12 @@ def index_stats(
 def index_rollover(config: ConfigOption = None) -> None:
     """Roll every data stream over now, so new events go to a backing index made from the installed template."""
     from pipeline.index.lifecycle import rollover_data_streams
-    from pipeline.index.writer import check_index, open_client
 
     settings = _settings(config)
     if settings.index.server != "elasticsearch":
         raise _fail("index.server is opensearch: plain indices do not roll over; a new template applies to "
                     "indices created after `botes setup`")
-    client = open_client(settings.index)
-    check_index(client)
+    client, _ = _index_client(settings)
     for stream, index in rollover_data_streams(client, settings.index).items():
         err.print(f"{stream}: new write index {index}", highlight=False)
 
@@ -559,6 +573,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # urllib3 logs request URLs at DEBUG, and Shodan takes its API key in the URL: keep it quiet.
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    # The index client logs each retry with a full traceback; the error that follows names index.url.
+    logging.getLogger("elastic_transport").setLevel(logging.ERROR)
     try:
         app()
     except PipelineError as exc:
