@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.config import Settings, bundled_data, load_settings, redacted
+from pipeline.config import EntityType, Settings, bundled_data, load_settings, redacted
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.events import Rejected
 from pipeline.normalize import Normalizer, find_botes_files, read_lines
@@ -417,17 +417,37 @@ def lookup(
     settings = _settings(config)
     if source not in ENRICHERS:
         raise _fail(f"unknown source {source!r} (known: {', '.join(ENRICHERS)})")
+    entity_type, value = _value_for(source, value)
     source_settings = getattr(settings, source)
     if isinstance(source_settings, ApiSourceSettings) and source_settings.api_key is None:
         raise _fail(f"{source}: no API key; set BOTES_{source.upper()}__API_KEY")
     if (not no_cache and source_settings.cache) or isinstance(source_settings, ApiSourceSettings):
         settings = _in_process_if_redis_is_away(settings)
     result, summary, failure = asyncio.run(
-        _lookup_once(settings, source, value, markdown, use_cache=not no_cache))
+        _lookup_once(settings, source, entity_type, value, markdown, use_cache=not no_cache))
+    if result is None:  # the source does not look such values up (GeoIP and an internal address)
+        raise _fail(str(failure))
     print(json.dumps(result, indent=2, ensure_ascii=False))
     _print_lookup_summary(summary)
     if failure is not None:
         raise _fail(f"{source} lookup of {value} failed: {failure}", code=1)
+
+
+def _value_for(source: str, raw: str) -> tuple[EntityType, str]:
+    """What kind of value ``raw`` is (address, domain, hash) and its canonical form; exit 2 when it is none, or
+    not a kind ``source`` looks up."""
+    from pipeline.scot.entities import InvalidEntity, covers, entity_type_of, entity_value
+
+    try:
+        entity_type = entity_type_of(raw)
+        value = entity_value(entity_type, raw)
+    except InvalidEntity as exc:
+        raise _fail(str(exc)) from None
+    if not covers(source, entity_type):
+        kind = {"ipaddr": "an IP address", "ipv6": "an IP address", "domain": "a domain name"}.get(
+            entity_type, "a file hash")
+        raise _fail(f"{source} does not look up {kind} such as {value}")
+    return entity_type, value
 
 
 def _in_process_if_redis_is_away(settings: Settings) -> Settings:
@@ -447,9 +467,10 @@ def _in_process_if_redis_is_away(settings: Settings) -> Settings:
     return settings
 
 
-async def _lookup_once(settings: Settings, source: str, value: str, markdown: bool, use_cache: bool
-                       ) -> tuple[dict[str, object], dict[str, Any], str | None]:
-    """(what to print, the cache and source metrics, the failure reason if the lookup failed)."""
+async def _lookup_once(settings: Settings, source: str, entity_type: EntityType, value: str, markdown: bool,
+                       use_cache: bool) -> tuple[dict[str, object] | None, dict[str, Any], str | None]:
+    """(what to print, the cache and source metrics, the failure reason if the lookup failed); nothing to print
+    and the reason when the source does not look such values up (GeoIP and an internal address)."""
     from pipeline.addresses import AddressClassifier
     from pipeline.cache import open_cache, with_cache
     from pipeline.cache.cached import guarded
@@ -457,8 +478,13 @@ async def _lookup_once(settings: Settings, source: str, value: str, markdown: bo
     from pipeline.enrich.registry import build_enricher
     from pipeline.enrich.scot import scot_enrichment
     from pipeline.events import Failed, Found
+    from pipeline.scot.entities import probe_event, scope_note
 
-    enricher = build_enricher(source, settings, AddressClassifier(settings.network.internal_networks))
+    classifier = AddressClassifier(settings.network.internal_networks)
+    enricher = build_enricher(source, settings, classifier)
+    if not list(enricher.targets(probe_event(entity_type, value))):
+        await enricher.aclose()
+        return None, {}, scope_note(enricher.title, value, classifier)
     cache = open_cache(settings) if use_cache and getattr(settings, source).cache else None
     # Without the cache a paid API still keeps its shared rate limit and breaker.
     wrapped = with_cache([enricher], cache, settings)[0] if cache is not None else guarded(enricher, settings)

@@ -60,3 +60,27 @@ def test_a_local_source_without_the_cache_does_not_ask_for_redis(shodan: Provide
     assert code == 0, stderr
     assert printed["outcome"] == "found"
     assert "warning" not in stderr
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["geoip", "notanip"], "'notanip' is not an IP address, a domain name or an MD5, SHA1 or SHA256 hash"),
+    (["shodan", "evil.example"], "shodan does not look up a domain name such as evil.example"),
+    (["virustotal", IP], f"virustotal does not look up an IP address such as {IP}"),
+    (["shodan", "10.0.0.5"], "10.0.0.5 is an internal address; Shodan host does not look internal addresses up."),
+    (["assets", "81.2.69.160"], "81.2.69.160 is a public address; Internal asset does not look public addresses up."),
+])
+def test_a_value_the_source_does_not_look_up_is_refused_before_any_call(
+        shodan: ProviderServer, closed_port: int, args: list[str], said: str) -> None:
+    env = {"BOTES_REDIS__URL": f"redis://127.0.0.1:{closed_port}/0", "BOTES_SHODAN__URL": shodan.url,
+           "BOTES_SHODAN__API_KEY": "test-key-not-real", "BOTES_VIRUSTOTAL__URL": shodan.url,
+           "BOTES_VIRUSTOTAL__API_KEY": "test-key-not-real", "BOTES_CONFIG": ""}
+    result = CliRunner().invoke(app, ["lookup", *args, "--no-cache"], env=env)
+    assert result.exit_code == 2, result.output
+    assert said in " ".join(result.stderr.split())
+    assert result.stdout == "" and shodan.calls() == []
+
+
+def test_the_value_is_looked_up_in_its_canonical_form(shodan: ProviderServer, closed_port: int) -> None:
+    code, printed, stderr = lookup(["threatlists", " WWW.Evil.Example. ", "--no-cache"], shodan, closed_port)
+    assert code == 0, stderr
+    assert printed == {"source": "threatlists", "value": "www.evil.example", "outcome": "not_found"}
