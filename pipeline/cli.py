@@ -151,7 +151,8 @@ def normalize(
 @app.command()
 def replay(
     paths: Annotated[list[Path], typer.Argument(help="BOTES files or directories of them.")],
-    source_type: Annotated[str | None, typer.Option("--source-type", "-t")] = None,
+    source_type: Annotated[str | None, typer.Option(
+        "--source-type", "-t", help="Read every file as this source type (default: from each file's name).")] = None,
     rate: Annotated[float | None, typer.Option("--rate", min=0.001, help="At most this many events/s.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=0, help="Stop after this many lines.")] = None,
     config: ConfigOption = None,
@@ -193,7 +194,9 @@ def run(
         "--input", "-i", help="Embedded mode: BOTES files/directories (default: the bundled sample).")] = None,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Embedded mode: enriched NDJSON file to write.")] = None,
-    source_type: Annotated[str | None, typer.Option("--source-type", "-t")] = None,
+    source_type: Annotated[str | None, typer.Option(
+        "--source-type", "-t", help="Embedded mode: read every file as this source type (default: from each "
+                                    "file's name).")] = None,
     report_to: Annotated[Path | None, typer.Option(
         "--report", help="Embedded mode: also write the HTML investigation report of the output here.")] = None,
     config: ConfigOption = None,
@@ -265,8 +268,11 @@ def report(
     output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = Path("report.html"),
     title: Annotated[str | None, typer.Option("--title", help="The page's title.")] = None,
 ) -> None:
-    """Write a self-contained HTML investigation report (map, top networks, threat hits, assets, failures,
-    timeline) of enriched events. Opens with no network. Exit 1 if some lines were not events."""
+    """Write a self-contained HTML investigation report of enriched events; it opens with no network.
+
+    A map, top countries and networks, threat-list and VirusTotal hits, Shodan facts, assets, failures, timeline.
+
+    Exit 1 if some lines were not events (they are named), 2 if the file is missing or empty."""
     code = _write_report(enriched, output, title)
     if code:
         raise typer.Exit(code)
