@@ -51,6 +51,14 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 
 @pytest.fixture
+def no_botes_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings read BOTES_* variables: start a test without any from the caller's shell (or the services)."""
+    for name in list(os.environ):
+        if name.upper().startswith("BOTES_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
 def isolated_env(services: object) -> dict[str, str]:
     """Settings for one test: its own topics, index prefix and cache key prefix."""
     return isolated(f"t{uuid.uuid4().hex[:10]}")

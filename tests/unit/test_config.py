@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import re
 from datetime import timedelta
@@ -16,14 +15,9 @@ from pydantic import BaseModel
 
 from pipeline.config import Settings, bundled_data, load_settings, redacted
 from pipeline.errors import ConfigError
+from tests.conftest import REPO
 
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings read BOTES_* variables: start every test without any from the caller's shell."""
-    for name in list(os.environ):
-        if name.upper().startswith("BOTES_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_botes_environment")
 
 
 def write_yaml(tmp_path: Path, text: str) -> Path:
@@ -242,7 +236,7 @@ class TestRedacted:
 
 
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
+EXAMPLE = REPO / "config.example.yaml"
 
 
 def setting_paths(model: type[BaseModel], prefix: str = "") -> set[str]:

@@ -17,7 +17,8 @@ import yaml
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO
+
 DOCKERFILES = sorted((REPO / "docker").rglob("Dockerfile"))
 FLINK_DOCKERFILE = REPO / "docker" / "flink" / "Dockerfile"
 SHARED_SETTINGS = REPO / "pipeline" / "flink" / "conf" / "config.yaml"

@@ -11,8 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO
 
 
 def stack_setup() -> ModuleType:
