@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import DATA, isolated
+from tests.fakes.ports import closed_port
 from tests.fakes.provider import Reply
 from tests.fakes.scot_api import ScotApi
 from tests.fakes.scot_client import SCOT_DOCS_ENDPOINT, ScotServe, trigger
@@ -193,11 +194,7 @@ def test_a_busy_scot_still_gets_every_tab(world: World, serve: ScotServe) -> Non
 
 
 def test_results_scot_never_gets_fail_the_run(world: World, tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
+    closed = closed_port()
     env = {**world.env, "BOTES_SCOT__API_KEYS": json.dumps({f"127.0.0.1:{closed}": KEY}),
            "BOTES_SCOT__CALLBACK_ATTEMPTS": "2"}
     service = ScotServe(env, tmp_path / "down.log")

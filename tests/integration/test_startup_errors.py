@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from typing import Any
 
 import pytest
+
+from tests.fakes.ports import closed_port
 
 pytestmark = pytest.mark.integration
 
@@ -16,12 +17,6 @@ pytestmark = pytest.mark.integration
 def botes_run(env: dict[str, str], *command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pipeline", *(command or ("run",))], env={**os.environ, **env},
                           capture_output=True, text=True, timeout=120)
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_run_without_the_index_template_asks_for_setup(isolated_env: dict[str, str]) -> None:
