@@ -10,10 +10,6 @@ Scanner, 10.10.10.10 as Red Team and 192.168.250.70 as a Critical web server.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +24,7 @@ from pipeline.index.writer import open_client
 from pipeline.normalize import Normalizer, find_botes_files, read_lines
 from tests.conftest import DATA, isolated, settings_with
 from tests.fakes.provider import ProviderServer, Reply
+from tests.integration.streaming_job import streaming_job
 from tests.integration.test_end_to_end import botes, wait_for
 from tests.unit.test_kibana_objects import all_uses, by_type
 
@@ -127,14 +124,10 @@ def filled(services: object, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         return int(client.count(index=indices, ignore_unavailable=True)["count"])
 
     log = tmp / "job.log"
-    with log.open("w") as log_file:
-        job = subprocess.Popen([sys.executable, "-m", "pipeline", "run"], env={**os.environ, **env},
-                               stdout=log_file, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        wait_for(lambda: indexed() >= total, f"{total} enriched events", job, log)
+        with streaming_job(env, log) as job:
+            wait_for(lambda: indexed() >= total, f"{total} enriched events", job, log)
     finally:
-        os.killpg(job.pid, signal.SIGTERM)
-        job.wait(30)
         provider.stop()
     yield Filled(client, indices, indexed())
 
