@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
@@ -11,15 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from tests.conftest import REPO
+from tests.conftest import REPO, load_script
 
 
 def stack_setup() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("stack_setup", REPO / "docker" / "setup" / "stack_setup.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO / "docker" / "setup" / "stack_setup.py")
 
 
 def test_empty_botes_settings_mean_the_default_and_secrets_become_settings(tmp_path: Path) -> None:
