@@ -19,7 +19,7 @@ from pipeline.config import EntityType, Settings, bundled_data, load_settings, r
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.events import Rejected
 from pipeline.normalize import Normalizer, find_botes_files, read_lines
-from pipeline.normalize.sources import check_routing
+from pipeline.normalize.sources import check_routing, check_source_type
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -127,6 +127,10 @@ def normalize(
     """Print BOTES records as ECS NDJSON. Bad lines are reported on stderr; exit 1 if there were any."""
     if not source_type:
         raise _fail("--source-type is required")
+    try:
+        check_source_type(source_type)
+    except PipelineError as exc:
+        raise _fail(str(exc)) from None
     missing = [str(p) for p in files or [] if not p.is_file()]
     if missing:
         raise _fail(f"no such file: {', '.join(missing)}")
