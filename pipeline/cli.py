@@ -8,18 +8,21 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.config import Settings, bundled_data, load_settings, redacted
-from pipeline.errors import PipelineError
+from pipeline.config import EntityType, Settings, bundled_data, load_settings, redacted
+from pipeline.errors import ConfigError, PipelineError
 from pipeline.events import Rejected
 from pipeline.normalize import Normalizer, find_botes_files, read_lines
-from pipeline.normalize.sources import check_routing
+from pipeline.normalize.sources import check_routing, check_source_type
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 __all__ = ["main", "app"]
 
@@ -62,6 +65,20 @@ def _counts_table(title: str, what: str, published: Counter[str], rejected: Coun
 
 def _line_count(paths: list[Path]) -> int:
     return sum(1 for path in paths for _ in read_lines(path))
+
+
+def _index_client(settings: Settings) -> tuple[Elasticsearch, str]:
+    """The index client and the server's name and version, once it answers and is the kind ``index.server``
+    names (the templates of one do not install on the other)."""
+    from pipeline.index.writer import check_index, open_client
+
+    client = open_client(settings.index)
+    server = check_index(client)
+    distribution = server.split(" ", 1)[0]
+    if distribution != settings.index.server:
+        raise ConfigError(f"index.server is {settings.index.server}, but {settings.index.url} is {server}: set "
+                          f"index.server: {distribution} (BOTES_INDEX__SERVER={distribution})")
+    return client, server
 
 
 @config_app.command("show")
@@ -110,6 +127,10 @@ def normalize(
     """Print BOTES records as ECS NDJSON. Bad lines are reported on stderr; exit 1 if there were any."""
     if not source_type:
         raise _fail("--source-type is required")
+    try:
+        check_source_type(source_type)
+    except PipelineError as exc:
+        raise _fail(str(exc)) from None
     missing = [str(p) for p in files or [] if not p.is_file()]
     if missing:
         raise _fail(f"no such file: {', '.join(missing)}")
@@ -134,7 +155,8 @@ def normalize(
 @app.command()
 def replay(
     paths: Annotated[list[Path], typer.Argument(help="BOTES files or directories of them.")],
-    source_type: Annotated[str | None, typer.Option("--source-type", "-t")] = None,
+    source_type: Annotated[str | None, typer.Option(
+        "--source-type", "-t", help="Read every file as this source type (default: from each file's name).")] = None,
     rate: Annotated[float | None, typer.Option("--rate", min=0.001, help="At most this many events/s.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=0, help="Stop after this many lines.")] = None,
     config: ConfigOption = None,
@@ -176,7 +198,9 @@ def run(
         "--input", "-i", help="Embedded mode: BOTES files/directories (default: the bundled sample).")] = None,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Embedded mode: enriched NDJSON file to write.")] = None,
-    source_type: Annotated[str | None, typer.Option("--source-type", "-t")] = None,
+    source_type: Annotated[str | None, typer.Option(
+        "--source-type", "-t", help="Embedded mode: read every file as this source type (default: from each "
+                                    "file's name).")] = None,
     report_to: Annotated[Path | None, typer.Option(
         "--report", help="Embedded mode: also write the HTML investigation report of the output here.")] = None,
     config: ConfigOption = None,
@@ -248,8 +272,11 @@ def report(
     output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = Path("report.html"),
     title: Annotated[str | None, typer.Option("--title", help="The page's title.")] = None,
 ) -> None:
-    """Write a self-contained HTML investigation report (map, top networks, threat hits, assets, failures,
-    timeline) of enriched events. Opens with no network. Exit 1 if some lines were not events."""
+    """Write a self-contained HTML investigation report of enriched events; it opens with no network.
+
+    A map, top countries and networks, threat-list and VirusTotal hits, Shodan facts, assets, failures, timeline.
+
+    Exit 1 if some lines were not events (they are named), 2 if the file is missing or empty."""
     code = _write_report(enriched, output, title)
     if code:
         raise typer.Exit(code)
@@ -290,14 +317,12 @@ def _run_kafka(settings: Settings) -> None:
     from pipeline.flink.job import JOB_NAME, build_kafka_job
     from pipeline.index.documents import storage_pattern
     from pipeline.index.template import check_template
-    from pipeline.index.writer import check_index, open_client
     from pipeline.kafka import create_topics, family_topics
 
     _check_enrichers(settings)
     if settings.cache.backend == "redis":
         check_redis(settings)
-    client = open_client(settings.index)
-    server = check_index(client)
+    client, server = _index_client(settings)
     outdated = check_template(client, settings.index)
     if outdated:
         err.print(f"[yellow]warning:[/yellow] {outdated}", highlight=False)
@@ -314,12 +339,10 @@ def setup(config: ConfigOption = None) -> None:
     Safe to run again: what is unchanged is left alone, a change is installed as the next version."""
     from pipeline.index.documents import storage_pattern
     from pipeline.index.template import install_templates
-    from pipeline.index.writer import check_index, open_client
     from pipeline.kafka import create_topics, family_topics
 
     settings = _settings(config)
-    client = open_client(settings.index)
-    server = check_index(client)
+    client, server = _index_client(settings)
     installed = install_templates(client, settings.index)
     for item in installed:
         err.print(f"{item.kind} {item.name}: {item.status} (version {item.version})", highlight=False)
@@ -350,15 +373,18 @@ def index_stats(
     """Documents, size and the oldest and newest event per data stream (or per index on OpenSearch)."""
     from dataclasses import asdict
 
+    from pipeline.index.documents import storage_pattern
     from pipeline.index.stats import storage_stats
-    from pipeline.index.writer import check_index, open_client
 
     settings = _settings(config)
-    client = open_client(settings.index)
-    check_index(client)
+    client, _ = _index_client(settings)
     rows = storage_stats(client, settings.index)
     if as_json:
         print(json.dumps([asdict(row) for row in rows], indent=2))
+        return
+    if not rows:
+        err.print(f"no events stored under {storage_pattern(settings.index)} on {settings.index.url} yet",
+                  highlight=False)
         return
     streams = settings.index.server == "elasticsearch"
     table = Table("data stream" if streams else "index", "documents", "size", "oldest event", "newest event",
@@ -374,14 +400,12 @@ def index_stats(
 def index_rollover(config: ConfigOption = None) -> None:
     """Roll every data stream over now, so new events go to a backing index made from the installed template."""
     from pipeline.index.lifecycle import rollover_data_streams
-    from pipeline.index.writer import check_index, open_client
 
     settings = _settings(config)
     if settings.index.server != "elasticsearch":
         raise _fail("index.server is opensearch: plain indices do not roll over; a new template applies to "
                     "indices created after `botes setup`")
-    client = open_client(settings.index)
-    check_index(client)
+    client, _ = _index_client(settings)
     for stream, index in rollover_data_streams(client, settings.index).items():
         err.print(f"{stream}: new write index {index}", highlight=False)
 
@@ -403,17 +427,37 @@ def lookup(
     settings = _settings(config)
     if source not in ENRICHERS:
         raise _fail(f"unknown source {source!r} (known: {', '.join(ENRICHERS)})")
+    entity_type, value = _value_for(source, value)
     source_settings = getattr(settings, source)
     if isinstance(source_settings, ApiSourceSettings) and source_settings.api_key is None:
         raise _fail(f"{source}: no API key; set BOTES_{source.upper()}__API_KEY")
     if (not no_cache and source_settings.cache) or isinstance(source_settings, ApiSourceSettings):
         settings = _in_process_if_redis_is_away(settings)
     result, summary, failure = asyncio.run(
-        _lookup_once(settings, source, value, markdown, use_cache=not no_cache))
+        _lookup_once(settings, source, entity_type, value, markdown, use_cache=not no_cache))
+    if result is None:  # the source does not look such values up (GeoIP and an internal address)
+        raise _fail(str(failure))
     print(json.dumps(result, indent=2, ensure_ascii=False))
     _print_lookup_summary(summary)
     if failure is not None:
         raise _fail(f"{source} lookup of {value} failed: {failure}", code=1)
+
+
+def _value_for(source: str, raw: str) -> tuple[EntityType, str]:
+    """What kind of value ``raw`` is (address, domain, hash) and its canonical form; exit 2 when it is none, or
+    not a kind ``source`` looks up."""
+    from pipeline.scot.entities import InvalidEntity, covers, entity_type_of, entity_value
+
+    try:
+        entity_type = entity_type_of(raw)
+        value = entity_value(entity_type, raw)
+    except InvalidEntity as exc:
+        raise _fail(str(exc)) from None
+    if not covers(source, entity_type):
+        kind = {"ipaddr": "an IP address", "ipv6": "an IP address", "domain": "a domain name"}.get(
+            entity_type, "a file hash")
+        raise _fail(f"{source} does not look up {kind} such as {value}")
+    return entity_type, value
 
 
 def _in_process_if_redis_is_away(settings: Settings) -> Settings:
@@ -433,9 +477,10 @@ def _in_process_if_redis_is_away(settings: Settings) -> Settings:
     return settings
 
 
-async def _lookup_once(settings: Settings, source: str, value: str, markdown: bool, use_cache: bool
-                       ) -> tuple[dict[str, object], dict[str, Any], str | None]:
-    """(what to print, the cache and source metrics, the failure reason if the lookup failed)."""
+async def _lookup_once(settings: Settings, source: str, entity_type: EntityType, value: str, markdown: bool,
+                       use_cache: bool) -> tuple[dict[str, object] | None, dict[str, Any], str | None]:
+    """(what to print, the cache and source metrics, the failure reason if the lookup failed); nothing to print
+    and the reason when the source does not look such values up (GeoIP and an internal address)."""
     from pipeline.addresses import AddressClassifier
     from pipeline.cache import open_cache, with_cache
     from pipeline.cache.cached import guarded
@@ -443,8 +488,13 @@ async def _lookup_once(settings: Settings, source: str, value: str, markdown: bo
     from pipeline.enrich.registry import build_enricher
     from pipeline.enrich.scot import scot_enrichment
     from pipeline.events import Failed, Found
+    from pipeline.scot.entities import probe_event, scope_note
 
-    enricher = build_enricher(source, settings, AddressClassifier(settings.network.internal_networks))
+    classifier = AddressClassifier(settings.network.internal_networks)
+    enricher = build_enricher(source, settings, classifier)
+    if not list(enricher.targets(probe_event(entity_type, value))):
+        await enricher.aclose()
+        return None, {}, scope_note(enricher.title, value, classifier)
     cache = open_cache(settings) if use_cache and getattr(settings, source).cache else None
     # Without the cache a paid API still keeps its shared rate limit and breaker.
     wrapped = with_cache([enricher], cache, settings)[0] if cache is not None else guarded(enricher, settings)
@@ -559,6 +609,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # urllib3 logs request URLs at DEBUG, and Shodan takes its API key in the URL: keep it quiet.
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    # The index client logs each retry with a full traceback; the error that follows names index.url.
+    logging.getLogger("elastic_transport").setLevel(logging.ERROR)
     try:
         app()
     except PipelineError as exc:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -51,6 +53,14 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 
 @pytest.fixture
+def no_botes_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings read BOTES_* variables: start a test without any from the caller's shell (or the services)."""
+    for name in list(os.environ):
+        if name.upper().startswith("BOTES_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
 def isolated_env(services: object) -> dict[str, str]:
     """Settings for one test: its own topics, index prefix and cache key prefix."""
     return isolated(f"t{uuid.uuid4().hex[:10]}")
@@ -78,6 +88,15 @@ def isolated(name: str) -> dict[str, str]:
         "BOTES_INDEX__PREFIX": name,
         "BOTES_REDIS__KEY_PREFIX": name,
     }
+
+
+def load_script(path: Path) -> ModuleType:
+    """A script that is not part of a package (docker/*/...py), as a module."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec and spec.loader, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import ConfigError
+from pipeline.normalize.sources import check_source_type
 
 __all__ = ["BotesFile", "find_botes_files", "read_lines", "source_type_from_name"]
 
@@ -31,6 +32,8 @@ def find_botes_files(paths: Iterable[Path], source_type: str | None = None) -> l
 
     ``source_type`` applies to all of them; without it the type comes from each file's name.
     """
+    if source_type is not None:
+        check_source_type(source_type)
     found: list[BotesFile] = []
     for path in paths:
         if path.is_dir():

@@ -8,7 +8,8 @@ from pipeline.errors import ConfigError
 from pipeline.normalize import fortigate, iis, nessus, stream, suricata, windows
 from pipeline.normalize.sourcetype import SourceType
 
-__all__ = ["SourceType", "SOURCE_TYPES", "resolve_source_type", "FAMILIES", "family_of", "families", "check_routing"]
+__all__ = ["SourceType", "SOURCE_TYPES", "resolve_source_type", "check_source_type", "FAMILIES", "family_of",
+           "families", "check_routing"]
 
 SOURCE_TYPES: dict[str, SourceType] = {
     source.name: source
@@ -26,6 +27,15 @@ def resolve_source_type(name: str) -> SourceType | None:
         if wanted == source.name.lower() or wanted in source.aliases:
             return source
     return None
+
+
+def check_source_type(name: str) -> SourceType:
+    """The source type a user named (``--source-type``); ConfigError listing the known ones if there is none.
+    (A file *named* for an unknown type is different: its lines are rejected as dead letters, like Logstash's.)"""
+    source = resolve_source_type(name)
+    if source is None:
+        raise ConfigError(f"--source-type: unknown source type {name!r} (known: {', '.join(sorted(SOURCE_TYPES))})")
+    return source
 
 
 def family_of(source: SourceType, routing: Mapping[str, str]) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,16 +48,18 @@ def _aggregate(source: Path, limits: Limits | None) -> tuple[Aggregate, int, lis
 
 
 def _write_atomically(target: Path, text: str) -> int:
-    """Write beside the target, then rename: a failed run leaves no half-written report."""
+    """Write beside the target, then rename: a failed run leaves no half-written report. The file gets the
+    permissions any new file gets (the umask's), not mkstemp's owner-only ones: a report is made to be shared."""
     target.parent.mkdir(parents=True, exist_ok=True)
     data = text.encode("utf-8")
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}")
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
         os.replace(temporary, target)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     return len(data)
 

@@ -82,7 +82,7 @@ class EntityEnricher:
         failed), or NotCovered when the source does not look such values up; never raises for a lookup
         problem."""
         enricher = self._sources[source]
-        if not list(enricher.targets(probe_event(entity))):
+        if not list(enricher.targets(probe_event(entity.type, entity.value))):
             return NotCovered(scope_note(enricher.title, entity.value, self._classifier))
         return enrichment_body(enricher, entity, await self._lookup(enricher, entity.value))
 

@@ -17,15 +17,15 @@ from pipeline.config import EntityType
 from pipeline.enrich.threatlists import normalize_domain
 from pipeline.events import Event
 
-__all__ = ["Entity", "InvalidEntity", "ENTITY_TYPES", "entity_kind", "entity_value", "covers", "probe_event",
-           "scope_note", "MAX_VALUE_LENGTH"]
+__all__ = ["Entity", "InvalidEntity", "ENTITY_TYPES", "entity_kind", "entity_value", "entity_type_of", "covers",
+           "probe_event", "scope_note", "MAX_VALUE_LENGTH"]
 
 Kind = Literal["ip", "domain", "hash"]
 
 ENTITY_TYPES: tuple[EntityType, ...] = get_args(EntityType)
 _KINDS: dict[str, Kind] = {"ipaddr": "ip", "ipv6": "ip", "domain": "domain", "md5": "hash", "sha1": "hash",
                            "sha256": "hash"}
-_HASH_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64}
+_HASH_LENGTHS: dict[EntityType, int] = {"md5": 32, "sha1": 40, "sha256": 64}
 _HEX = re.compile(r"[0-9a-fA-F]+")
 # What each source can look up (its targets(): addresses, domain fields, file hashes).
 _SOURCE_KINDS: dict[str, frozenset[Kind]] = {
@@ -80,6 +80,23 @@ def entity_value(entity_type: EntityType, raw: str) -> str:
     return _domain(text, raw)
 
 
+def entity_type_of(raw: str) -> EntityType:
+    """The type a bare value reads as (`botes lookup` is given no type): an IPv4 or IPv6 address, an MD5, SHA1
+    or SHA256 hash by its length, else a domain name; InvalidEntity when it is none of them."""
+    text = raw.strip()
+    if _is_address(text):
+        return "ipv6" if ":" in text else "ipaddr"
+    for entity_type, length in _HASH_LENGTHS.items():
+        if len(text) == length and _HEX.fullmatch(text):
+            return entity_type
+    try:
+        _domain(text, raw)
+    except InvalidEntity:
+        raise InvalidEntity(f"{_quoted(raw)} is not an IP address, a domain name or an MD5, SHA1 or SHA256 "
+                            "hash") from None
+    return "domain"
+
+
 def _address(entity_type: str, text: str, raw: str) -> str:
     wanted = ipaddress.IPv4Address if entity_type == "ipaddr" else ipaddress.IPv6Address
     try:
@@ -109,16 +126,16 @@ def _is_address(text: str) -> bool:
     return True
 
 
-def probe_event(entity: Entity) -> Event:
-    """A minimal event holding the entity where the pipeline's events hold such values, so each source's own
+def probe_event(entity_type: EntityType, value: str) -> Event:
+    """A minimal event holding the value where the pipeline's events hold such values, so each source's own
     ``targets()`` decides whether it looks the value up (GeoIP and Shodan public addresses only, assets
     internal ones, ...)."""
-    kind = _KINDS[entity.type]
+    kind = _KINDS[entity_type]
     if kind == "ip":
-        return {"source": {"ip": entity.value}}
+        return {"source": {"ip": value}}
     if kind == "hash":
-        return {"file": {"hash": {entity.type: entity.value}}}
-    return {"url": {"domain": entity.value}}
+        return {"file": {"hash": {entity_type: value}}}
+    return {"url": {"domain": value}}
 
 
 def scope_note(title: str, value: str, classifier: AddressClassifier) -> str:

@@ -63,6 +63,7 @@ class ProviderServer:
         self.default = default
         self.requests: list[Request] = []
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -80,6 +81,13 @@ class ProviderServer:
         with self._lock:
             return [r for r in self.requests if path is None or r.path == path]
 
+    def wait_for_call(self, path: str, timeout: float) -> Request:
+        """The first request to ``path``, as soon as it has arrived (AssertionError after ``timeout`` s)."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: any(r.path == path for r in self.requests), timeout):
+                raise AssertionError(f"no request to {path} within {timeout} s")
+            return next(r for r in self.requests if r.path == path)
+
     def start(self) -> ProviderServer:
         self._thread.start()
         return self
@@ -93,8 +101,9 @@ class ProviderServer:
         self._server.server_close()
 
     def _record(self, request: Request) -> Reply:
-        with self._lock:
+        with self._arrived:
             self.requests.append(request)
+            self._arrived.notify_all()
             return self.replies.get(request.path, self.default)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

@@ -52,16 +52,23 @@ class ScotServe:
         self.url = self._wait_until_listening()
 
     def _wait_until_listening(self) -> str:
-        deadline = time.monotonic() + START_TIMEOUT
+        try:
+            return self.wait_for_log(r"listening on (http://\S+)", START_TIMEOUT).group(1)
+        except AssertionError:
+            self.stop()
+            raise
+
+    def wait_for_log(self, pattern: str, timeout: float = 60.0) -> re.Match[str]:
+        """The first match of ``pattern`` in the log, once the service has written it."""
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = re.search(r"listening on (http://\S+)", self.log.read_text())
+            found = re.search(pattern, self.log.read_text())
             if found:
-                return found.group(1)
+                return found
             if self.process.poll() is not None:
                 raise AssertionError(f"botes scot serve exited {self.process.returncode}:\n{self.log.read_text()}")
             time.sleep(0.1)
-        self.stop()
-        raise AssertionError(f"botes scot serve did not start:\n{self.log.read_text()}")
+        raise AssertionError(f"botes scot serve did not log {pattern!r} in {timeout} s:\n{self.log.read_text()}")
 
     def get(self, path: str, auth: tuple[str, str] | None) -> requests.Response:
         return requests.get(self.url + path, auth=auth, timeout=60)

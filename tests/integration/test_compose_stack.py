@@ -20,10 +20,10 @@ import pytest
 import requests
 
 from pipeline.config import bundled_data
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 UP_TIMEOUT_S = 1800.0    # first build compiles Python and pulls ~6 GB of images
 DOCUMENTS_TIMEOUT_S = 600.0
 

@@ -6,10 +6,6 @@ reject that line with its reason and let every good line through."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +17,7 @@ from pipeline.normalize import Normalizer
 from tests.conftest import settings_with
 from tests.deep_input import DEEP_LINE, DEEP_REASON, write_deep_input
 from tests.integration.kafka_topics import SENTINEL, read_to_end, read_until
+from tests.integration.streaming_job import streaming_job
 from tests.integration.test_end_to_end import botes, index_count, wait_for
 
 pytestmark = pytest.mark.integration
@@ -65,18 +62,12 @@ def test_the_kafka_job_indexes_every_good_message_and_dead_letters_the_deep_one(
 
     log = tmp_path / "job.log"
     client = open_client(settings.index)
-    with log.open("w") as log_file:
-        job = subprocess.Popen([sys.executable, "-m", "pipeline", "run"], env={**os.environ, **env},
-                               stdout=log_file, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
+    with streaming_job(env, log) as job:
         wait_for(lambda: index_count(client, settings.index) >= len(good), "the good events", job, log)
         read_until(bootstrap, settings.kafka.dead_letter_topic,
                    lambda read: any(json.loads(v).get("raw") == last for v in read), "the sentinel's dead letter")
         dead = [json.loads(v) for v in read_to_end(bootstrap, settings.kafka.dead_letter_topic)]
         hits = client.search(index=storage_pattern(settings.index), size=100, query={"match_all": {}})["hits"]["hits"]
-    finally:
-        os.killpg(job.pid, signal.SIGTERM)
-        job.wait(30)
     assert sorted(hit["_id"] for hit in hits) == sorted(document_id(event) for event in good)
     assert [(d["stage"], d["reason"], d["raw"]) for d in dead] == [
         ("parse", DEEP_REASON, DEEP_LINE),

@@ -8,10 +8,6 @@ VirusTotal response, served by a loopback HTTP server the job's VirusTotal clien
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -21,6 +17,7 @@ from pipeline.index.documents import storage_pattern
 from pipeline.index.writer import open_client
 from tests.conftest import DATA, isolated, settings_with
 from tests.fakes.provider import ProviderServer, Reply
+from tests.integration.streaming_job import streaming_job
 from tests.integration.test_end_to_end import botes, index_count, indexed, produce_sentinel_events, wait_for
 
 pytestmark = pytest.mark.integration
@@ -54,19 +51,13 @@ def test_threat_list_virustotal_and_scanner_asset_are_all_marked(
 
     log = tmp_path / "job.log"
     client = open_client(settings.index)
-    with log.open("w") as log_file:
-        job = subprocess.Popen([sys.executable, "-m", "pipeline", "run"], env={**os.environ, **env},
-                               stdout=log_file, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
+    with streaming_job(env, log) as job:
         wait_for(lambda: index_count(client, settings.index) >= 1, "the enriched event", job, log)
         # An event behind it in every partition: once those are indexed, so is anything replayed before.
         sentinel_ids = produce_sentinel_events(settings, [f"{settings.kafka.topic_prefix}ids"])
         wait_for(lambda: indexed(client, settings.index, sentinel_ids) == len(sentinel_ids),
                  "the sentinel events", job, log)
         hits = client.search(index=storage_pattern(settings.index), size=100, query={"match_all": {}})["hits"]["hits"]
-    finally:
-        os.killpg(job.pid, signal.SIGTERM)
-        job.wait(30)
     documents = [hit["_source"] for hit in hits if hit["_id"] not in sentinel_ids]
     assert len(hits) == len(sentinel_ids) + 1 and len(documents) == 1  # the one replayed event, once
     document = documents[0]

@@ -4,10 +4,6 @@ external lookups are skipped (and marked) while it is down and resume when it is
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,6 +14,7 @@ from pipeline.index.documents import storage_pattern
 from pipeline.index.writer import open_client
 from tests.conftest import DATA, isolated, settings_with
 from tests.fakes.provider import ProviderServer, Reply
+from tests.integration.streaming_job import streaming_job
 from tests.integration.test_end_to_end import botes, index_count, wait_for
 
 pytestmark = pytest.mark.integration
@@ -54,22 +51,18 @@ def test_redis_outage_loses_nothing(services: Any, provider: ProviderServer, tmp
     client = open_client(settings.index)
     assert botes("setup", env=env).returncode == 0
     log = tmp_path / "job.log"
-    with log.open("w") as log_file:
-        job = subprocess.Popen([sys.executable, "-m", "pipeline", "run"], env={**os.environ, **env},
-                               stdout=log_file, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        for number in range(3):
-            if number == 1:
-                services.stop_redis()
-            if number == 2:
-                services.start_redis()
-            assert botes("replay", str(batch(tmp_path, number)), env=env).returncode == 0
-            wait_for(lambda n=number: index_count(client, settings.index) >= 2 * (n + 1),
-                     f"batch {number}", job, log)
+        with streaming_job(env, log) as job:
+            for number in range(3):
+                if number == 1:
+                    services.stop_redis()
+                if number == 2:
+                    services.start_redis()
+                assert botes("replay", str(batch(tmp_path, number)), env=env).returncode == 0
+                wait_for(lambda n=number: index_count(client, settings.index) >= 2 * (n + 1),
+                         f"batch {number}", job, log)
     finally:
         services.start_redis()  # idempotent: other tests need it
-        os.killpg(job.pid, signal.SIGTERM)
-        job.wait(30)
 
     hits = client.search(index=storage_pattern(settings.index), size=10, query={"match_all": {}})["hits"]["hits"]
     documents = {d["_source"]["source"]["port"]: d["_source"] for d in hits}

@@ -10,10 +10,6 @@ Scanner, 10.10.10.10 as Red Team and 192.168.250.70 as a Critical web server.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +24,7 @@ from pipeline.index.writer import open_client
 from pipeline.normalize import Normalizer, find_botes_files, read_lines
 from tests.conftest import DATA, isolated, settings_with
 from tests.fakes.provider import ProviderServer, Reply
+from tests.integration.streaming_job import streaming_job
 from tests.integration.test_end_to_end import botes, wait_for
 from tests.unit.test_kibana_objects import all_uses, by_type
 
@@ -38,6 +35,7 @@ CLEAN = "0001a1252300b4732e4a010a5dd13a291dcb8b0ebee6febedb5152dfb0bcd488"      
 BROKEN = "b" * 64                                                               # VirusTotal answers 500
 LISTED_IP, SCANNER, RED_TEAM, CRITICAL = "175.16.199.0", "192.168.250.100", "10.10.10.10", "192.168.250.70"
 SHODAN_IP = "81.2.69.160"
+LOCATED_IP = "89.160.20.112"  # in MaxMind's test City database (Linköping): a source with a map location
 SHODAN_ANSWER = {  # SYNTHETIC Shodan host answer (the fields the enricher reads)
     "ip_str": SHODAN_IP, "ports": [22, 443], "hostnames": ["synthetic.example"], "org": "Synthetic Org",
     "vulns": ["CVE-2016-0001"], "data": [{"port": 443, "vulns": {"CVE-2016-0002": {}}}],
@@ -59,7 +57,7 @@ SURICATA_CASES = {            # source port -> event
     50002: suricata(50002, "192.168.1.20", "203.0.114.9", MALICIOUS),    # VirusTotal detection
     50003: suricata(50003, "192.168.1.20", "203.0.114.9", CLEAN),        # VirusTotal: clean, no detection
     50004: suricata(50004, SCANNER, "203.0.114.9"),                      # from a Scanner
-    50005: suricata(50005, "203.0.114.9", SCANNER),                      # *to* a Scanner: not "from"
+    50005: suricata(50005, LOCATED_IP, SCANNER),                         # *to* a Scanner: not "from"
     50006: suricata(50006, "192.168.1.20", "203.0.114.9", BROKEN),       # enrichment failure
     50007: suricata(50007, CRITICAL, SHODAN_IP),                         # from a Critical asset, to a Shodan host
     50008: suricata(50008, "192.168.1.20", "203.0.114.9"),               # nothing to find
@@ -127,14 +125,10 @@ def filled(services: object, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         return int(client.count(index=indices, ignore_unavailable=True)["count"])
 
     log = tmp / "job.log"
-    with log.open("w") as log_file:
-        job = subprocess.Popen([sys.executable, "-m", "pipeline", "run"], env={**os.environ, **env},
-                               stdout=log_file, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        wait_for(lambda: indexed() >= total, f"{total} enriched events", job, log)
+        with streaming_job(env, log) as job:
+            wait_for(lambda: indexed() >= total, f"{total} enriched events", job, log)
     finally:
-        os.killpg(job.pid, signal.SIGTERM)
-        job.wait(30)
         provider.stop()
     yield Filled(client, indices, indexed())
 
@@ -191,5 +185,8 @@ def test_the_panels_botes_fields_exist_in_the_index_with_the_type_their_panel_ne
 
 def test_the_map_fields_are_geo_points_in_the_index(filled: Filled) -> None:
     caps = field_caps(filled, ["source.geo.location", "destination.geo.location"])
+    assert set(caps["source.geo.location"]) == {"geo_point"}
     assert set(caps["destination.geo.location"]) == {"geo_point"}
-    assert "source.geo.location" not in caps or set(caps["source.geo.location"]) == {"geo_point"}
+    # The map layers' documents: the cases with a located (public, in the test database) address on that side.
+    assert source_ports(filled, {"exists": {"field": "source.geo.location"}}) == {50005}
+    assert source_ports(filled, {"exists": {"field": "destination.geo.location"}}) == {50001, 50007}

@@ -74,7 +74,6 @@ def test_500_requests_for_100_entities(services: object, tmp_path: Path) -> None
     assert {title for _, title in per_entity} == SOURCES
     for provider, path in ((shodan, "/shodan/host/"), (onyphe, "/summary/ip/")):
         calls = Counter(call.path.removeprefix(path) for call in provider.calls())
-        assert len(provider.calls()) <= len(ADDRESSES)
         assert calls == Counter(ADDRESSES)  # exactly one call per address
     assert "not delivered to" not in service.log.read_text()  # the warning of a tab SCOT never got
     print(f"\n500 requests sent in {sent:.1f} s; all {expected} tabs at SCOT {done:.1f} s after the first; "

@@ -9,7 +9,8 @@ MaxMind's test database and the assets table is the bundled synthetic one. Threa
 from __future__ import annotations
 
 import json
-import time
+import signal
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import DATA, isolated
+from tests.fakes.ports import closed_port
 from tests.fakes.provider import Reply
 from tests.fakes.scot_api import ScotApi
 from tests.fakes.scot_client import SCOT_DOCS_ENDPOINT, ScotServe, trigger
@@ -193,11 +195,7 @@ def test_a_busy_scot_still_gets_every_tab(world: World, serve: ScotServe) -> Non
 
 
 def test_results_scot_never_gets_fail_the_run(world: World, tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
+    closed = closed_port()
     env = {**world.env, "BOTES_SCOT__API_KEYS": json.dumps({f"127.0.0.1:{closed}": KEY}),
            "BOTES_SCOT__CALLBACK_ATTEMPTS": "2"}
     service = ScotServe(env, tmp_path / "down.log")
@@ -210,19 +208,26 @@ def test_results_scot_never_gets_fail_the_run(world: World, tmp_path: Path) -> N
 
 
 def test_stopping_lets_enrichments_in_flight_finish(world: World, tmp_path: Path) -> None:
+    """Shodan holds its answer until the service has been told to stop and says it waits: only then is the
+    answer let through, and it must still reach SCOT."""
+    answer = threading.Event()
     world.shodan.reply(f"/shodan/host/{CLOUDFLARE}", Reply(200, (DATA / "providers" / "shodan" /
-                                                              "1.1.1.1_shodan.json").read_bytes(), hang=3.0))
-    service = ScotServe(world.env, tmp_path / "stop.log")
+                                                              "1.1.1.1_shodan.json").read_bytes(), gate=answer))
+    service = ScotServe({**world.env, "BOTES_SHODAN__TIMEOUT": "120"}, tmp_path / "stop.log")
     try:
         trigger(service.url, 32, "ipaddr", CLOUDFLARE, world.scot.base_url, AUTH)
-        deadline = time.monotonic() + 60
-        while not world.shodan.calls() and time.monotonic() < deadline:  # Shodan is now holding the answer
-            time.sleep(0.01)
+        world.shodan.wait_for_call(f"/shodan/host/{CLOUDFLARE}", timeout=60)
+        service.process.send_signal(signal.SIGTERM)
+        service.wait_for_log(r"waiting up to 30 s for 1 enrichment\(s\) in flight")
+        answer.set()
+        code = service.process.wait(60)  # a second SIGTERM now would not be handled: the service is draining
     finally:
-        code = service.stop()
+        answer.set()
+        service.stop()
     assert code == 0
-    assert "waiting up to 30 s for 1 enrichment(s) in flight" in service.log.read_text()
-    assert set(tabs_of(world.scot, 32)) == {"Reverse DNS", "GeoIP/ASN", "Threat lists", "Shodan host", "Onyphe"}
+    tabs = tabs_of(world.scot, 32)
+    assert set(tabs) == {"Reverse DNS", "GeoIP/ASN", "Threat lists", "Shodan host", "Onyphe"}
+    assert tabs["Shodan host"]["enrichment_class"] == "jsontree"  # the held answer, not a failure
 
 
 @pytest.mark.parametrize(("unset", "named"), [

@@ -281,6 +281,13 @@ class TestStats:
         table = botes("index", "stats", env=env)
         assert table.returncode == 0 and f"{index.prefix}-ids" in table.stderr
 
+    def test_nothing_stored_yet_says_so(self, env: dict[str, str], index: IndexSettings) -> None:
+        table = botes("index", "stats", env=env)
+        assert table.returncode == 0, table.stderr
+        assert f"no events stored under {index.prefix}-* on {index.url} yet" in " ".join(table.stderr.split())
+        printed = botes("index", "stats", "--json", env=env)
+        assert printed.returncode == 0 and json.loads(printed.stdout) == []
+
     def test_rollover_is_for_data_streams_only(self, env: dict[str, str]) -> None:
         result = botes("index", "rollover", env=env)
         assert result.returncode == 2 and "plain indices do not roll over" in result.stderr

@@ -5,7 +5,6 @@ per-process rate limit, and says so once. The provider is a loopback HTTP server
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from tests.fakes.ports import closed_port
 from tests.fakes.provider import ProviderServer, Reply
 
 SHODAN = Path(__file__).resolve().parents[1] / "data" / "providers" / "shodan"
@@ -20,10 +20,9 @@ IP = "1.1.1.1"
 
 
 @pytest.fixture
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def redis_port() -> int:
+    """No Redis: a loopback port nothing listens on."""
+    return closed_port()
 
 
 @pytest.fixture
@@ -41,8 +40,8 @@ def lookup(args: list[str], shodan: ProviderServer, redis_port: int) -> tuple[in
 
 @pytest.mark.parametrize("cache", [["--no-cache"], []], ids=["no-cache", "cache"])
 def test_without_redis_a_paid_lookup_goes_ahead_with_one_warning(
-        shodan: ProviderServer, closed_port: int, cache: list[str]) -> None:
-    code, printed, stderr = lookup(["shodan", IP, *cache], shodan, closed_port)
+        shodan: ProviderServer, redis_port: int, cache: list[str]) -> None:
+    code, printed, stderr = lookup(["shodan", IP, *cache], shodan, redis_port)
     assert code == 0, stderr
     assert printed["outcome"] == "found"
     assert printed["data"]["org"] == "APNIC and Cloudflare DNS Resolver project"  # type: ignore[index]
@@ -54,9 +53,33 @@ def test_without_redis_a_paid_lookup_goes_ahead_with_one_warning(
     assert "redis unavailable" not in stderr
 
 
-def test_a_local_source_without_the_cache_does_not_ask_for_redis(shodan: ProviderServer, closed_port: int
+def test_a_local_source_without_the_cache_does_not_ask_for_redis(shodan: ProviderServer, redis_port: int
                                                                   ) -> None:
-    code, printed, stderr = lookup(["geoip", "81.2.69.160", "--no-cache"], shodan, closed_port)
+    code, printed, stderr = lookup(["geoip", "81.2.69.160", "--no-cache"], shodan, redis_port)
     assert code == 0, stderr
     assert printed["outcome"] == "found"
     assert "warning" not in stderr
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["geoip", "notanip"], "'notanip' is not an IP address, a domain name or an MD5, SHA1 or SHA256 hash"),
+    (["shodan", "evil.example"], "shodan does not look up a domain name such as evil.example"),
+    (["virustotal", IP], f"virustotal does not look up an IP address such as {IP}"),
+    (["shodan", "10.0.0.5"], "10.0.0.5 is an internal address; Shodan host does not look internal addresses up."),
+    (["assets", "81.2.69.160"], "81.2.69.160 is a public address; Internal asset does not look public addresses up."),
+])
+def test_a_value_the_source_does_not_look_up_is_refused_before_any_call(
+        shodan: ProviderServer, redis_port: int, args: list[str], said: str) -> None:
+    env = {"BOTES_REDIS__URL": f"redis://127.0.0.1:{redis_port}/0", "BOTES_SHODAN__URL": shodan.url,
+           "BOTES_SHODAN__API_KEY": "test-key-not-real", "BOTES_VIRUSTOTAL__URL": shodan.url,
+           "BOTES_VIRUSTOTAL__API_KEY": "test-key-not-real", "BOTES_CONFIG": ""}
+    result = CliRunner().invoke(app, ["lookup", *args, "--no-cache"], env=env)
+    assert result.exit_code == 2, result.output
+    assert said in " ".join(result.stderr.split())
+    assert result.stdout == "" and shodan.calls() == []
+
+
+def test_the_value_is_looked_up_in_its_canonical_form(shodan: ProviderServer, redis_port: int) -> None:
+    code, printed, stderr = lookup(["threatlists", " WWW.Evil.Example. ", "--no-cache"], shodan, redis_port)
+    assert code == 0, stderr
+    assert printed == {"source": "threatlists", "value": "www.evil.example", "outcome": "not_found"}

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
+import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from pydantic import BaseModel
 
 from pipeline.config import Settings, bundled_data, load_settings, redacted
 from pipeline.errors import ConfigError
+from tests.conftest import REPO
 
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings read BOTES_* variables: start every test without any from the caller's shell."""
-    for name in list(os.environ):
-        if name.upper().startswith("BOTES_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_botes_environment")
 
 
 def write_yaml(tmp_path: Path, text: str) -> Path:
@@ -235,3 +233,46 @@ class TestRedacted:
                              "normalize", "rdns", "threatlists", "shodan", "onyphe", "virustotal", "flink",
                              "download", "scot"}
         assert data["geoip"]["city_db"].endswith("GeoLite2-City-Test.mmdb")
+
+
+
+EXAMPLE = REPO / "config.example.yaml"
+
+
+def setting_paths(model: type[BaseModel], prefix: str = "") -> set[str]:
+    """Every setting as section.key (or key, at the top)."""
+    paths: set[str] = set()
+    for name, field in model.model_fields.items():
+        section = field.annotation
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            paths |= setting_paths(section, f"{prefix}{name}.")
+        else:
+            paths.add(prefix + name)
+    return paths
+
+
+def shown_paths(example: str) -> set[str]:
+    """The keys an example file shows, and its `# key: ...` lines (secrets, which the file may not hold)."""
+    shown: dict[str, Any] = yaml.safe_load(re.sub(r"^(\s*)#\s*([a-z_]+):.*$", r"\1\2: null", example,
+                                                  flags=re.MULTILINE))
+    return {f"{name}.{key}" if isinstance(value, dict) else name
+            for name, value in shown.items() for key in (value if isinstance(value, dict) else [None])}
+
+
+class TestExampleFile:
+    """README: "config.example.yaml lists every setting with its default or an example"."""
+
+    def test_every_setting_is_shown_and_nothing_else(self) -> None:
+        settings, shown = setting_paths(Settings), shown_paths(EXAMPLE.read_text())
+        assert not settings - shown, f"config.example.yaml does not show {sorted(settings - shown)}"
+        assert not shown - settings, f"config.example.yaml shows what is no setting: {sorted(shown - settings)}"
+
+    def test_a_setting_left_out_or_misspelt_is_found(self) -> None:
+        example = EXAMPLE.read_text()
+        assert "index.request_timeout" not in shown_paths(example.replace("  request_timeout: 30.0", "  # (gone)"))
+        assert "redis.pasword" in shown_paths(example.replace("  # password:", "  # pasword:", 1))
+
+    def test_it_loads_as_it_is(self) -> None:
+        """No secret in it (refused in a file), every value valid, no unknown key (extra="forbid")."""
+        example = load_settings(EXAMPLE)
+        assert example.threatlists.lists[2].column == "sha256_hash"

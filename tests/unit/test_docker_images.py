@@ -3,7 +3,6 @@ pyproject.toml, and the shared Flink settings merged by Flink's own configuratio
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -17,7 +16,8 @@ import yaml
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO, load_script
+
 DOCKERFILES = sorted((REPO / "docker").rglob("Dockerfile"))
 FLINK_DOCKERFILE = REPO / "docker" / "flink" / "Dockerfile"
 SHARED_SETTINGS = REPO / "pipeline" / "flink" / "conf" / "config.yaml"
@@ -63,11 +63,7 @@ def test_the_image_runs_a_python_pyproject_allows() -> None:
 
 
 def load_flink_settings_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("flink_settings", REPO / "docker" / "flink" / "flink_settings.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO / "docker" / "flink" / "flink_settings.py")
 
 
 def merged_config(shared: Path, tmp_path: Path) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from pipeline.config import DownloadSettings
 from pipeline.download import REMOTE_NAMES, DownloadError, download_file, planned_downloads
 from pipeline.errors import ConfigError
 from pipeline.normalize.sources import SOURCE_TYPES
+from tests.fakes.ports import closed_port
 from tests.fakes.range_server import RangeFileServer
 
 # SYNTHETIC stand-ins for the public files: gzip of made-up lines, large enough for several chunks.
@@ -111,12 +111,6 @@ def test_a_complete_part_is_finished_without_fetching_again(server: RangeFileSer
     (tmp_path / "botesv1.suricata.json.gz.part").write_bytes(SURICATA)
     assert fetch(server, "suricata", tmp_path) == 0
     assert (tmp_path / "botesv1.suricata.json.gz").read_bytes() == SURICATA
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_offline_says_so_and_leaves_nothing_behind(tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ import fnmatch
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +23,8 @@ from pipeline.config import IndexSettings
 from pipeline.index.documents import index_name
 from pipeline.index.template import composed_mappings
 from pipeline.normalize.ecs import ecs_schema
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 SAVED_OBJECTS = REPO / "docker" / "kibana" / "saved_objects.ndjson"
 
 KEYWORD_TYPES = {"keyword", "constant_keyword", "wildcard"}

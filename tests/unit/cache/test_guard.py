@@ -10,6 +10,7 @@ from pipeline.cache.guard import GuardedEnricher
 from pipeline.cache.ratelimit import LocalBucket, RateLimiter
 from pipeline.events import Event, Failed, Found, Outcome, Target
 from tests.fakes.clock import FakeClock
+from tests.fakes.ports import closed_port
 
 
 class Scripted:
@@ -108,16 +109,12 @@ def test_a_wrong_key_pauses_the_provider_and_input_problems_do_not_count() -> No
 
 
 def test_without_the_shared_redis_external_calls_are_skipped_and_marked() -> None:
-    import socket
-
     import redis.asyncio
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed_port = s.getsockname()[1]
+    port = closed_port()
 
     async def scenario() -> tuple[Outcome, int]:
-        client = redis.asyncio.Redis.from_url(f"redis://127.0.0.1:{closed_port}/0", socket_connect_timeout=0.5)
+        client = redis.asyncio.Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.5)
         inner = Scripted([Found({})])
         guarded = GuardedEnricher(inner, RateLimiter("scripted", 10, 10, 1, client=client), CircuitBreaker())
         outcome = await guarded.lookup("1.2.3.4")

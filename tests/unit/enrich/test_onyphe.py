@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import threading
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ from pipeline.enrich.scot import scot_enrichment
 from pipeline.errors import ConfigError
 from pipeline.events import Failed, Found, NotFound, Target, get_path, iter_leaves
 from pipeline.normalize.ecs import ecs_schema
+from tests.fakes.ports import closed_port
 from tests.fakes.provider import ProviderServer, Reply
 from tests.fakes.running import lookup_then_close, run_then_close
 
@@ -206,10 +206,7 @@ class TestFailures:
         assert time.monotonic() - started >= 0.2
 
     def test_unreachable(self, provider: ProviderServer) -> None:
-        with socket.socket() as sock:  # a port nothing listens on
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        unreachable = enricher(provider, url=f"http://127.0.0.1:{port}")
+        unreachable = enricher(provider, url=f"http://127.0.0.1:{closed_port()}")
         assert lookup_then_close(unreachable, CLOUDFLARE) == Failed("unreachable")
 
     def test_key_never_in_reasons_or_logs(self, provider: ProviderServer,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -29,6 +28,7 @@ from pipeline.enrich.scot import scot_enrichment
 from pipeline.enrich.shodan import ShodanEnricher
 from pipeline.errors import ConfigError
 from pipeline.events import Failed, Found, NotFound, Outcome, Target, get_path
+from tests.fakes.ports import closed_port
 from tests.fakes.provider import ProviderServer, Reply
 from tests.fakes.running import lookup_then_close, run_then_close
 
@@ -171,10 +171,7 @@ class TestFailures:
         assert time.monotonic() - started >= 0.2
 
     def test_unreachable(self, provider: ProviderServer) -> None:
-        with socket.socket() as sock:  # a port nothing listens on
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        source = enricher(provider, url=f"http://127.0.0.1:{port}")
+        source = enricher(provider, url=f"http://127.0.0.1:{closed_port()}")
         assert lookup_then_close(source, CLOUDFLARE) == Failed("unreachable")
 
     def test_key_never_in_reasons_or_logs(self, provider: ProviderServer,

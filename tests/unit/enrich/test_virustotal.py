@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -32,6 +31,7 @@ from pipeline.enrich.scot import scot_enrichment
 from pipeline.enrich.virustotal import VirusTotalEnricher, detections, engines, file_report, hash_owner
 from pipeline.errors import ConfigError
 from pipeline.events import Failed, Found, NotFound, Outcome, Target, get_path
+from tests.fakes.ports import closed_port
 from tests.fakes.provider import ProviderServer, Reply
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "providers" / "virustotal"
@@ -228,10 +228,7 @@ class TestLookup:
         assert time.monotonic() - started >= 0.2
 
     def test_connection_refused(self, provider: ProviderServer) -> None:
-        with socket.socket() as sock:  # a port that was free a moment ago: nothing listens on it
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        assert lookup(provider, WORD_MACRO, url=f"http://127.0.0.1:{port}") == Failed("unreachable")
+        assert lookup(provider, WORD_MACRO, url=f"http://127.0.0.1:{closed_port()}") == Failed("unreachable")
 
     def test_not_a_hash_is_not_sent(self, provider: ProviderServer) -> None:
         for value in ("", "abc", "../users/me", f"{WORD_MACRO}?x=1", "z" * 64):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,12 +10,7 @@ import pytest
 from pipeline.config import load_settings
 from pipeline.errors import ConfigError
 
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.upper().startswith("BOTES_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_botes_environment")
 
 
 def test_defaults() -> None:

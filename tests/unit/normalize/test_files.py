@@ -54,6 +54,19 @@ class TestFindBotesFiles:
         path.write_text("{}\n")
         assert find_botes_files([path], "suricata") == [BotesFile(path, "suricata")]
 
+    def test_an_unknown_source_type_given_is_refused_before_any_file_is_read(self, tmp_path: Path) -> None:
+        """Else `botes replay -t typo` would send whole files to the dead-letter topic."""
+        (tmp_path / "botesv1.suricata.json").write_text("{}\n")
+        with pytest.raises(ConfigError, match="--source-type: unknown source type 'surricata'"):
+            find_botes_files([tmp_path], "surricata")
+        assert find_botes_files([tmp_path], "Suricata:EVE") == [BotesFile(tmp_path / "botesv1.suricata.json",
+                                                                          "Suricata:EVE")]
+
+    def test_a_file_named_for_an_unknown_type_is_still_found(self, tmp_path: Path) -> None:
+        """Its lines are rejected one by one later, as dead letters (as Logstash's pipeline for other names does)."""
+        (tmp_path / "botesv1.stream-unknown.json").write_text("{}\n")
+        assert find_botes_files([tmp_path]) == [BotesFile(tmp_path / "botesv1.stream-unknown.json", "stream-unknown")]
+
     def test_file_with_unknown_name_without_source_type(self, tmp_path: Path) -> None:
         path = tmp_path / "eve.json"
         path.write_text("{}\n")

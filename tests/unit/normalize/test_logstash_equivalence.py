@@ -256,6 +256,11 @@ def test_file_names_crlf_gzip_and_other_spellings(tmp_path: Path, configs: dict[
     _same_results(logstash, replay)
 
 
+# The real lines the kv filter does not read as FortiOS does, so Logstash sends them whole for the job to read:
+# traffic.log line 5 gives tz twice (tz="UTC-5" ... tz="-0500"), event.log line 3 has escaped quotes in a value.
+LEFT_TO_THE_JOB: dict[str, set[int]] = {"traffic.log": {5}, "event.log": {3}}
+
+
 @pytest.mark.parametrize(("source_type", "path"), [
     ("fgt_traffic", DATA / "fortigate" / "traffic.log"), ("fgt_utm", DATA / "fortigate" / "utm.log"),
     ("fgt_event", DATA / "fortigate" / "event.log"),
@@ -266,11 +271,12 @@ def test_real_fortigate_syslog_and_suricata_lines(configs: dict[str, Config], no
     """REAL lines (tests/data/README.md). FortiGate key=value lines are read by the kv filter when it
     reads them as FortiOS does; the others are read by the job."""
     pipeline, completion = _pipelines(configs)[source_type], LogstashCompletion()
-    read = 0
+    left_to_the_job: set[int] = set()
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     for number, line in enumerate(lines, start=1):
         (output,) = pipeline.run_line(line, str(path))
-        read += output.document["botes"]["logstash"][READ] == READ_RECORD
+        if output.document["botes"]["logstash"][READ] != READ_RECORD:
+            left_to_the_job.add(number)
         _same_document(completion.complete(output.document), normalizer.normalize_line(line, source_type),
                        f"{path.name} line {number}")
-    assert read >= len(lines) - 1  # at most one line (escaped quotes, a key twice) is left to the job
+    assert left_to_the_job == LEFT_TO_THE_JOB.get(path.name, set())

@@ -179,7 +179,7 @@ def test_what_is_listed_one_by_one_stops_at_its_limit_and_the_rest_is_counted() 
     assert len(aggregate.critical) == 10 and len(aggregate.roles["Scanner"]) == 10
     assert aggregate.asset_events_not_itemised == 2 * 990
     assert aggregate.threat_events == 1000 and aggregate.critical_events == 1000  # totals stay exact
-    assert all(len(hit.samples) <= 2 for hit in aggregate.threat_hits.values())
+    assert all(hit.events == len(hit.samples) == 1 for hit in aggregate.threat_hits.values())  # one each
 
 
 def test_values_of_the_wrong_shape_are_skipped_not_fatal() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -123,3 +125,14 @@ def test_a_report_that_cannot_be_written_leaves_nothing_behind(tmp_path: Path) -
         write_report(_write(tmp_path / "in.ndjson", _events()), tmp_path / "taken")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.ndjson", "taken"]
     assert list((tmp_path / "taken").iterdir()) == []
+
+
+def test_the_report_is_as_readable_as_any_new_file(tmp_path: Path) -> None:
+    """A report is made to be shared: the umask decides, as for the enriched NDJSON beside it."""
+    previous = os.umask(0o022)
+    try:
+        outcome = write_report(_write(tmp_path / "in.ndjson", _events()), tmp_path / "r.html")
+    finally:
+        os.umask(previous)
+    assert outcome.written is not None
+    assert stat.S_IMODE(outcome.written.stat().st_mode) == 0o644

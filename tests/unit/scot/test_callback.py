@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +17,7 @@ from pipeline.config import ScotSettings
 from pipeline.enrich.scot import ScotEnrichment
 from pipeline.scot.callback import CallbackPoster, Delivery
 from pipeline.scot.entities import Entity
+from tests.fakes.ports import closed_port
 from tests.fakes.scot_api import ScotApi
 
 KEY = "scot-key-5be9f1"  # must never show in a log line
@@ -116,9 +116,7 @@ def test_a_wrong_key_is_not_retried_and_never_logged(scot: ScotApi, caplog: pyte
 
 
 def test_unreachable_scot_is_retried_then_given_up() -> None:
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = closed_port()
     sleeps = Sleeps()
     delivery = post(poster({f"127.0.0.1:{port}": KEY}, sleeps, callback_attempts=3),
                     entity_at(f"http://127.0.0.1:{port}/api/v1"))

@@ -7,9 +7,9 @@ import pytest
 from pipeline.addresses import AddressClassifier
 from pipeline.scot.entities import (
     ENTITY_TYPES,
-    Entity,
     InvalidEntity,
     covers,
+    entity_type_of,
     entity_value,
     probe_event,
     scope_note,
@@ -57,6 +57,21 @@ class TestValues:
         assert len(str(refused.value)) < 200
 
 
+    @pytest.mark.parametrize(("raw", "entity_type"), [
+        (" 81.2.69.160 ", "ipaddr"), ("2001:DB8::1", "ipv6"), ("Evil.Example", "domain"), ("bücher.example", "domain"),
+        ("B214DA9F6B0D6E6DE5090B3F9672DEFE", "md5"), ("a" * 40, "sha1"), ("0" * 64, "sha256"),
+        ("a" * 33 + ".example", "domain"),   # hex, but a name
+    ])
+    def test_a_bare_value_reads_as_its_type(self, raw: str, entity_type: str) -> None:
+        assert entity_type_of(raw) == entity_type
+
+    @pytest.mark.parametrize("raw", ["notanip", "999.1.1.1", "010.1.2.3", "b214da9f6b0d6e6de5090b3f9672def", "",
+                                     "http://evil.example/x"])
+    def test_a_bare_value_of_no_type_says_what_it_should_be(self, raw: str) -> None:
+        with pytest.raises(InvalidEntity, match="is not an IP address, a domain name or an MD5, SHA1 or SHA256 hash"):
+            entity_type_of(raw)
+
+
 class TestCoverage:
     def test_which_sources_cover_which_types(self) -> None:
         assert [t for t in ENTITY_TYPES if covers("shodan", t)] == ["ipaddr", "ipv6"]
@@ -72,7 +87,7 @@ class TestCoverage:
     ])
     def test_probe_event_holds_the_value_where_events_do(self, entity_type: str, value: str,
                                                          event: dict[str, object]) -> None:
-        assert probe_event(Entity(1, entity_type, value, "http://scot/api/v1")) == event  # type: ignore[arg-type]
+        assert probe_event(entity_type, value) == event  # type: ignore[arg-type]
 
     def test_scope_notes(self) -> None:
         classifier = AddressClassifier()

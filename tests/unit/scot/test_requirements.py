@@ -4,11 +4,10 @@ pyproject.toml pins them, so the two cannot drift apart."""
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
 from packaging.requirements import Requirement
 
-REPO = Path(__file__).resolve().parents[3]
+from tests.conftest import REPO
 
 
 def test_airflow_requirements_match_the_package() -> None:

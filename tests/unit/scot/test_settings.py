@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -11,14 +10,9 @@ import pytest
 
 from pipeline.config import ScotSettings, load_settings, redacted
 from pipeline.errors import ConfigError
-from tests.unit.scot.test_requirements import REPO
+from tests.conftest import REPO
 
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.upper().startswith("BOTES_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_botes_environment")
 
 
 def test_defaults() -> None:
