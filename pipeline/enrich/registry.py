@@ -10,7 +10,7 @@ import importlib
 import logging
 
 from pipeline.addresses import AddressClassifier
-from pipeline.config import ApiSourceSettings, Settings, SourceSettings
+from pipeline.config import ApiSourceSettings, Settings, SourceSettings, ThreatListsSettings
 from pipeline.enrich.base import Enricher
 
 __all__ = ["ENRICHERS", "build_enrichers", "build_enricher", "enricher_class"]
@@ -46,7 +46,8 @@ def _usable(name: str, source: SourceSettings) -> bool:
     if isinstance(source, ApiSourceSettings) and source.api_key is None:
         log.warning("%s: no API key (set BOTES_%s__API_KEY); source disabled", name, name.upper())
         return False
-    return True
+    # Threat lists with no list would look every value up in vain.
+    return not (isinstance(source, ThreatListsSettings) and not source.lists)
 
 
 def build_enrichers(settings: Settings) -> list[Enricher]:

@@ -287,8 +287,6 @@ class ThreatListsEnricher:
             self._lists.append(_List(feed.name or feed.path.stem, indicators))
 
     def targets(self, event: Event) -> Iterable[Target]:
-        if not self._lists:  # nothing to match against
-            return
         for field in ADDRESS_FIELDS:
             value = get_path(event, f"{field}.ip")
             if isinstance(value, str) and _address(value.strip()) is not None:

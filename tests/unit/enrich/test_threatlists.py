@@ -320,10 +320,6 @@ class TestTargets:
         assert list(enricher.targets(event)) == []
 
 
-    def test_no_lists_nothing_to_look_up(self) -> None:
-        event = {"source": {"ip": "10.66.0.1"}, "url": {"domain": "a.evil.example"}, "file": {"hash": {"md5": MD5}}}
-        assert list(build().targets(event)) == []
-
     def test_answers_in_memory_as_lookup_does(self, enricher: ThreatListsEnricher) -> None:
         values = ["192.0.2.7", "a.evil.example", SHA256, "198.51.100.1"]
         assert enricher.answer_now(values) == {value: lookup(enricher, value) for value in values}
