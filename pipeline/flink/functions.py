@@ -9,32 +9,30 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from pyflink.common import Types
-from pyflink.datastream import (
-    AsyncFunction,
-    KeyedProcessFunction,
-    OutputTag,
-    ProcessFunction,
-    RuntimeContext,
-)
+from pyflink.datastream import AsyncFunction, OutputTag, ProcessFunction, RuntimeContext
 
 from pipeline.cache import Cache, open_cache, with_cache
 from pipeline.cache.metrics import metrics_summary
 from pipeline.config import Settings
 from pipeline.enrich import EnrichmentChain, build_enrichers
-from pipeline.events import Event, Rejected, document_id
+from pipeline.enrich.chain import FAILURES_FIELD
+from pipeline.events import Event, Rejected, document_id, get_path, set_path
 from pipeline.index.documents import index_name
-from pipeline.index.writer import IndexDoc, IndexWriter, open_client
+from pipeline.index.writer import BulkIndexer, Created, IndexDoc, Refused, elasticsearch_sender, open_client
+from pipeline.kafka.deadletters import Origin, dead_letter_record, encode_dead_letter
+from pipeline.kafka.lag import GroupLag
+from pipeline.kafka.messages import parse_message
+from pipeline.kafka.topics import family_topics
 from pipeline.normalize import Normalizer
-from pipeline.normalize.records import parse_record
 
-__all__ = ["DEAD_LETTERS", "ParseEvents", "NormalizeLines", "Enrich", "WriteToIndex", "index_shard"]
+__all__ = ["DEAD_LETTERS", "NormalizeLines", "Enrich", "IndexMessages", "health_line"]
 
 log = logging.getLogger(__name__)
 
@@ -44,25 +42,6 @@ DEAD_LETTERS = OutputTag("dead-letters", Types.STRING())
 
 def _dead_letter(rejected: Rejected, stage: str) -> tuple[OutputTag, str]:
     return DEAD_LETTERS, json.dumps(rejected.as_record(stage))
-
-
-class ParseEvents(ProcessFunction):  # type: ignore[misc]
-    """Kafka message -> ECS event JSON; anything else -> dead letters."""
-
-    def open(self, runtime_context: RuntimeContext) -> None:
-        self._rejected = runtime_context.get_metrics_group().counter("events_rejected")
-
-    def process_element(self, value: str, ctx: ProcessFunction.Context) -> Iterator[Any]:
-        record = parse_record(value)
-        if isinstance(record, Rejected):
-            reason = record.reason
-        elif not isinstance(record.get("event"), dict) or "dataset" not in record["event"]:
-            reason = "not an ECS event from `botes replay` (no event.dataset)"
-        else:
-            yield value
-            return
-        self._rejected.inc()
-        yield _dead_letter(Rejected(reason, value), "parse")
 
 
 class NormalizeLines(ProcessFunction):  # type: ignore[misc]
@@ -104,11 +83,15 @@ class Enrich(AsyncFunction):  # type: ignore[misc]
         self._chain: EnrichmentChain | None = None
         self._cache: Cache | None = None
         self._building: asyncio.Lock | None = None
+        self._logged_bug = False
 
     def open(self, runtime_context: RuntimeContext) -> None:
+        # Plain counts read by gauges: PyFlink counters only count in the harness's own thread, and an
+        # async function runs on its event loop's thread (gauges are read when a bundle finishes).
+        self._counts = dict.fromkeys(("events_enriched", "lookup_failures"), 0)
         metrics = runtime_context.get_metrics_group()
-        self._enriched = metrics.counter("events_enriched")
-        self._failures = metrics.counter("lookup_failures")
+        for name in self._counts:
+            metrics.gauge(name, lambda name=name: self._counts[name])
         self._register_lookup_gauges(metrics)
 
     def _register_lookup_gauges(self, metrics: Any) -> None:
@@ -156,69 +139,142 @@ class Enrich(AsyncFunction):  # type: ignore[misc]
         return self._chain
 
     async def async_invoke(self, value: str) -> list[str]:
+        return [json.dumps(await self._enrich(json.loads(value)))]
+
+    async def _enrich(self, event: Event) -> Event:
+        """The enriched event; a source that breaks on it (a bug, hostile field types) marks the event
+        instead of stopping it, like any failed lookup."""
         chain = await self._get_chain()
-        event: Event = await chain.enrich(json.loads(value))
-        self._enriched.inc()
-        failures = event.get("botes", {}).get("enrichment", {}).get("failures")
-        if failures:
-            self._failures.inc(len(failures))
-        return [json.dumps(event)]
+        try:
+            event = await chain.enrich(event)
+        except Exception as exc:
+            if not self._logged_bug:
+                self._logged_bug = True
+                log.exception("the enrichment chain raised; such events are indexed with a failure marker")
+            failures = get_path(event, FAILURES_FIELD)
+            marker = {"source": "enrichment", "field": "", "reason": f"error: {type(exc).__name__}"}
+            set_path(event, FAILURES_FIELD, [*(failures if isinstance(failures, list) else []), marker])
+        self._counts["events_enriched"] += 1
+        failures = get_path(event, FAILURES_FIELD)
+        if isinstance(failures, list):
+            self._counts["lookup_failures"] += len(failures)
+        return event
 
 
-def index_shard(value: str, shards: int) -> int:
-    """Spreads documents over the writer's parallel instances."""
-    return hash(value) % shards
+# The job's counts, as Flink metrics (gauges: see Enrich.open) and in the health line.
+_COUNTERS = ("events_in", "events_rejected", "documents_indexed", "documents_duplicate", "documents_refused",
+             "dead_lettered")
 
 
-class WriteToIndex(KeyedProcessFunction):  # type: ignore[misc]
-    """Buffers documents and bulk-writes them when the batch is full or ``flush_interval`` has passed.
+def _cache_hit_ratio(summary: dict[str, Any]) -> float | None:
+    """Share of cached lookups answered by a cache tier (memory, then Redis) instead of the source."""
+    tiers = summary.get("cache", {})
+    first = tiers.get("memory") or next(iter(tiers.values()), None)
+    if not first:
+        return None
+    lookups = first["hits"] + first["misses"]
+    hits = sum(tier["hits"] for tier in tiers.values())
+    return hits / lookups if lookups else None
 
-    Emits a dead-letter record for each document the index refuses (e.g. a mapping error).
+
+def health_line(counts: dict[str, int], cache_hit_ratio: float | None, consumer_lag: int | None) -> str:
+    ratio = "-" if cache_hit_ratio is None else f"{cache_hit_ratio:.1%}"
+    lag = "-" if consumer_lag is None else str(consumer_lag)
+    return (f"health: {counts['events_in']} events in, {counts['documents_indexed']} indexed "
+            f"(+{counts['documents_duplicate']} already there), {counts['dead_lettered']} dead-lettered, "
+            f"{counts['lookup_failures']} lookup "
+            f"failures, cache hit ratio {ratio}, consumer lag {lag}, {counts['waiting']} waiting for the index")
+
+
+class IndexMessages(Enrich):
+    """The production job's one Python step: Kafka message -> parse -> enrich -> index.
+
+    Input rows are (topic, partition, offset, timestamp, value); the output is the message's dead letter,
+    if it has one (not an event, or refused by the index), with its reason, payload and origin.
+
+    At-least-once into the index, by construction: a call returns only once the index has taken the
+    document (or refused it for good), and Flink never lets a checkpoint pass a call in flight. PyFlink's
+    async operator does not store in-flight elements in the checkpoint (as Java's AsyncWaitOperator does);
+    it drains them instead: before each checkpoint barrier the Java operator finishes the current bundle
+    (AbstractPythonFunctionOperator.prepareSnapshotPreBarrier -> invokeFinishBundle, flink-python), and the
+    Python side only finishes a bundle once its queue of in-flight elements is empty
+    (pyflink/fn_execution/datastream/process/async_function/operation.py: AsyncOperation.finish ->
+    _wait_for_in_flight_inputs_finished). So every message before a completed checkpoint's offsets is in
+    the index or in the dead-letter topic (the Kafka sink flushes on the same checkpoint); after a crash
+    the job re-reads from those offsets, and ``create`` with the deterministic id makes re-reads harmless.
+    Nothing is buffered across calls: the documents of in-flight calls share bulk requests (BulkIndexer).
     """
 
     def __init__(self, settings: Settings) -> None:
-        self._settings = settings.index
-        self._routing = settings.kafka.routing
+        super().__init__(settings)
+        self._indexer: BulkIndexer | None = None
+        self._consumer_lag: int | None = None
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        self._writer = IndexWriter(open_client(self._settings))
-        self._buffer: list[IndexDoc] = []
-        self._timer_due = False
+        super().open(runtime_context)
         metrics = runtime_context.get_metrics_group()
-        self._created = metrics.counter("documents_created")
-        self._duplicates = metrics.counter("documents_duplicate")
-        self._refused = metrics.counter("documents_refused")
-
-    def process_element(self, value: str, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
-        event = json.loads(value)
-        index = index_name(event, self._settings.prefix, self._routing)
-        self._buffer.append(IndexDoc(index, document_id(event), event))
-        if len(self._buffer) >= self._settings.bulk_actions:
-            yield from self._flush()
-        elif not self._timer_due:
-            self._timer_due = True
-            due = ctx.timer_service().current_processing_time() + int(self._settings.flush_interval * 1000)
-            ctx.timer_service().register_processing_time_timer(due)
-
-    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterator[Any]:
-        self._timer_due = False
-        yield from self._flush()
-
-    def _flush(self) -> Iterator[Any]:
-        if not self._buffer:
-            return
-        batch, self._buffer = self._buffer, []
-        started = time.monotonic()
-        result = self._writer.write(batch)
-        log.debug("bulk wrote %d documents in %.3f s", len(batch), time.monotonic() - started)
-        self._created.inc(result.created)
-        self._duplicates.inc(result.duplicates)
-        self._refused.inc(len(result.rejected))
-        for doc, reason in result.rejected:
-            yield json.dumps({"stage": "index", "reason": reason, "raw": json.dumps(doc.source),
-                              "index": doc.index, "id": doc.id})
+        for name in _COUNTERS:
+            self._counts[name] = 0
+            metrics.gauge(name, lambda name=name: self._counts[name])
+        metrics.gauge("consumer_lag", lambda: self._consumer_lag or 0)
+        metrics.gauge("index_waiting", lambda: self._indexer.stats.waiting if self._indexer else 0)
+        metrics.gauge("index_retries", lambda: self._indexer.stats.retries if self._indexer else 0)
+        metrics.gauge("cache_hit_ratio_percent", lambda: round(100 * (self._hit_ratio() or 0)))
+        # Lag is the group's, over all partitions: one worker measures it, so the workers' values add up.
+        measures_lag = runtime_context.get_index_of_this_subtask() == 0
+        self._lag = GroupLag(self._settings.kafka, family_topics(self._settings.kafka)) if measures_lag else None
+        self._stop_health = threading.Event()
+        self._health = threading.Thread(target=self._report_health, name="botes-health", daemon=True)
+        self._health.start()
 
     def close(self) -> None:
-        # Timers flush normally; what is left at shutdown is written before the worker goes.
-        for _ in self._flush():
-            log.error("a document was refused by the index at shutdown; see the dead-letter topic")
+        self._stop_health.set()
+        if self._lag is not None:
+            self._lag.close()
+        super().close()
+
+    def _hit_ratio(self) -> float | None:
+        try:
+            return _cache_hit_ratio(self.summary())
+        except RuntimeError:  # the event loop changed a counter while we read it
+            return None
+
+    def _report_health(self) -> None:
+        while not self._stop_health.wait(self._settings.flink.health_interval):
+            if self._lag is not None:
+                self._consumer_lag = self._lag.measure()
+            counts = {**self._counts, "waiting": self._indexer.stats.waiting if self._indexer else 0}
+            log.warning(health_line(counts, self._hit_ratio(), self._consumer_lag))
+
+    def _get_indexer(self) -> BulkIndexer:
+        if self._indexer is None:  # inside the event loop: its tasks and futures belong to it
+            index = self._settings.index
+            self._indexer = BulkIndexer(
+                elasticsearch_sender(open_client(index, max_retries=0)), max_actions=index.bulk_actions,
+                max_bytes=index.bulk_bytes, max_requests=index.bulk_requests, linger=index.flush_interval,
+                backoff=index.retry_backoff, max_backoff=index.retry_max_backoff)
+        return self._indexer
+
+    def _count(self, *names: str) -> None:
+        for name in names:
+            self._counts[name] += 1
+
+    async def async_invoke(self, message: Any) -> list[str]:
+        topic, partition, offset, timestamp, value = message[0], message[1], message[2], message[3], message[4]
+        origin = Origin(topic, partition, offset, timestamp.to_epoch_milli() if timestamp is not None else None)
+        self._count("events_in")
+        event = parse_message(value, self._settings.kafka.max_message_bytes)
+        if isinstance(event, Rejected):
+            self._count("events_rejected", "dead_lettered")
+            return [encode_dead_letter(dead_letter_record("parse", event, origin, raw_bytes=len(value or b"")))]
+        event = await self._enrich(event)
+        doc = IndexDoc(index_name(event, self._settings.index.prefix, self._settings.kafka.routing),
+                       document_id(event), event)
+        outcome = await self._get_indexer().index(doc)
+        if isinstance(outcome, Refused):
+            self._count("documents_refused", "dead_lettered")
+            rejected = Rejected(outcome.reason, value.decode("utf-8") if value else "")
+            return [encode_dead_letter(dead_letter_record("index", rejected, origin, raw_bytes=len(value or b""),
+                                                          index=doc.index, id=doc.id))]
+        self._count("documents_indexed" if isinstance(outcome, Created) else "documents_duplicate")
+        return []
