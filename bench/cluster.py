@@ -1,0 +1,320 @@
+"""Events/s of the Kafka -> enrich -> index job on a real Flink cluster, for each way of writing to the index
+that was considered, on the same input in the same run (issue 11). Also the Kafka sources considered.
+
+    .venv/bin/python bench/cluster.py [--events 10000] [--rounds 2] [--only writers|sources]
+
+Servers and a Flink session cluster (one TaskManager) come from scripts/services.py. Input: SYNTHETIC
+events from scripts/make_sample.py (half FortiGate traffic, half Suricata), published once; each job reads
+them with its own consumer group into its own indices, parallelism 1, checkpoints every 10 s.
+
+Writers (the job's last step), rate = events / (last document indexed - first document indexed):
+
+- memory-buffer: the design issue 11 replaces (a keyed function buffering documents in a Python list,
+  flushed by count or by a timer). The baseline, and unsafe: a checkpoint can pass documents still in the
+  list, which a crash then loses.
+- keyed-state: candidate (a), the same batch kept in Flink keyed ListState with a processing-time timer,
+  restored with the checkpoint; the bulk write blocks the operator.
+- async: candidate (b), the job as built (pipeline/flink/job.py): parse, enrich and index in one async
+  operator, documents of in-flight events sharing bulk requests; Flink drains it before every barrier.
+- async-1s-bundles: (b) with PyFlink's default bundle time (1 s) instead of the shared settings' value,
+  to show what draining the async operator at every bundle end costs.
+
+Sources (the job's first step, reading the same messages and parsing them in Python, nothing else):
+
+- value-only: PyFlink's KafkaSource with SimpleStringSchema (the value alone, as before issue 11).
+- table-raw-metadata: the Kafka table source, raw format, topic/partition/offset/timestamp columns (used).
+
+Writers' progress is the index's document count; sources' the source's numRecordsOut (a Java counter).
+
+Machines shared with other work make single runs noisy: each candidate runs --rounds times, interleaved,
+and the median is reported. Ratios are against the first candidate of each group, measured in the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+
+from make_sample import fgt_traffic, suricata  # noqa: E402
+from services import start_flink_cluster, start_services  # noqa: E402
+
+from pipeline.config import Settings, load_settings  # noqa: E402
+from pipeline.flink.jars import fetch_jars  # noqa: E402
+
+
+def write_input(directory: Path, count: int) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, make in (("fgt_traffic", fgt_traffic), ("suricata", suricata)):
+        rng = random.Random(f"bench-cluster-{name}")
+        with (directory / f"botesv1.{name}.json").open("w") as out:
+            for n in range(count // 2):
+                out.write(json.dumps(make(rng, n), separators=(",", ":")) + "\n")
+
+
+# --------------------------------------------------------------------------- the writers considered
+
+
+def _parse_and_enrich(settings: Settings) -> Any:
+    """An async step that parses and enriches (as the job does) and hands documents to a keyed writer."""
+    from pipeline.events import Rejected
+    from pipeline.flink.functions import Enrich
+    from pipeline.kafka.messages import parse_message
+
+    class ParseEnrich(Enrich):  # type: ignore[misc]
+        async def async_invoke(self, message: Any) -> list[str]:
+            event = parse_message(message[4], self._settings.kafka.max_message_bytes)
+            return [] if isinstance(event, Rejected) else [json.dumps(await self._enrich(event))]
+
+    return ParseEnrich(settings)
+
+
+def _keyed_writer(settings: Settings, in_state: bool) -> Any:
+    from pyflink.common import Types
+    from pyflink.datastream import KeyedProcessFunction
+    from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
+
+    from pipeline.events import document_id
+    from pipeline.index.documents import index_name
+    from pipeline.index.writer import IndexDoc, IndexWriter, open_client
+
+    index = settings.index
+
+    class Buffered(KeyedProcessFunction):  # type: ignore[misc]
+        def open(self, runtime_context: Any) -> None:
+            self._writer = IndexWriter(open_client(index))
+            if in_state:
+                self._docs = runtime_context.get_list_state(ListStateDescriptor("docs", Types.STRING()))
+                self._count = runtime_context.get_state(ValueStateDescriptor("count", Types.INT()))
+            else:
+                self._list: list[str] = []
+
+        def process_element(self, value: str, ctx: Any) -> Iterator[Any]:
+            if in_state:
+                self._docs.add(value)
+                count = (self._count.value() or 0) + 1
+                self._count.update(count)
+            else:
+                self._list.append(value)
+                count = len(self._list)
+            if count >= index.bulk_actions:
+                yield from self._flush()
+            elif count == 1:
+                ctx.timer_service().register_processing_time_timer(
+                    ctx.timer_service().current_processing_time() + int(index.flush_interval * 1000))
+
+        def on_timer(self, timestamp: int, ctx: Any) -> Iterator[Any]:
+            yield from self._flush()
+
+        def _flush(self) -> Iterator[Any]:
+            if in_state:
+                values = list(self._docs.get() or [])
+                self._docs.clear()
+                self._count.clear()
+            else:
+                values, self._list = self._list, []
+            docs = [json.loads(v) for v in values]
+            result = self._writer.write([IndexDoc(index_name(d, index.prefix), document_id(d), d) for d in docs])
+            for doc, reason in result.rejected:
+                yield json.dumps({"stage": "index", "reason": reason, "id": doc.id})
+
+    return Buffered()
+
+
+def keyed_job(settings: Settings, jobmanager: str, in_state: bool) -> Any:
+    from pyflink.common import Time, Types
+    from pyflink.datastream import AsyncDataStream
+
+    from pipeline.flink.environment import make_environment
+    from pipeline.flink.job import kafka_messages
+
+    env = make_environment(settings.flink, with_kafka=True, jobmanager=jobmanager)
+    shards = 4
+    enriched = AsyncDataStream.unordered_wait(kafka_messages(env, settings.kafka), _parse_and_enrich(settings),
+                                              Time.milliseconds(0), settings.flink.async_capacity, Types.STRING())
+    (enriched.key_by(lambda value: hash(value) % shards, key_type=Types.INT())
+     .process(_keyed_writer(settings, in_state), output_type=Types.STRING()).print())
+    return env
+
+
+def async_job(settings: Settings, jobmanager: str, bundle_ms: int | None = None) -> Any:
+    from pyflink.common import Configuration
+
+    from pipeline.flink.job import build_kafka_job
+
+    env = build_kafka_job(settings, jobmanager)
+    if bundle_ms is not None:
+        configuration = Configuration()
+        configuration.set_string("python.fn-execution.bundle.time", str(bundle_ms))
+        env.configure(configuration)
+    return env
+
+
+WRITERS: dict[str, Callable[[Settings, str], Any]] = {
+    "memory-buffer": lambda s, jm: keyed_job(s, jm, in_state=False),
+    "keyed-state": lambda s, jm: keyed_job(s, jm, in_state=True),
+    "async": async_job,
+    "async-1s-bundles": lambda s, jm: async_job(s, jm, bundle_ms=1000),
+}
+
+
+# --------------------------------------------------------------------------- the sources considered
+
+
+def source_job(settings: Settings, jobmanager: str, table: bool) -> Any:
+    from pyflink.common import Types, WatermarkStrategy
+    from pyflink.common.serialization import SimpleStringSchema
+    from pyflink.datastream.connectors.kafka import KafkaOffsetsInitializer, KafkaSource
+
+    from pipeline.flink.environment import make_environment
+    from pipeline.flink.job import kafka_messages
+    from pipeline.kafka.topics import family_topics
+
+    env = make_environment(settings.flink, with_kafka=True, jobmanager=jobmanager)
+    if table:
+        messages = kafka_messages(env, settings.kafka)
+        parsed = messages.map(lambda row: len(json.loads(row[4])) + row[2], output_type=Types.LONG())
+    else:
+        source = (KafkaSource.builder().set_bootstrap_servers(settings.kafka.bootstrap_servers)
+                  .set_topics(*family_topics(settings.kafka)).set_group_id(settings.kafka.group_id)
+                  .set_starting_offsets(KafkaOffsetsInitializer.earliest())
+                  .set_value_only_deserializer(SimpleStringSchema()).build())
+        messages = env.from_source(source, WatermarkStrategy.no_watermarks(), "kafka")
+        parsed = messages.map(lambda value: len(json.loads(value)), output_type=Types.LONG())
+    parsed.filter(lambda _: False).print()
+    return env
+
+
+SOURCES: dict[str, Callable[[Settings, str], Any]] = {
+    "value-only": lambda s, jm: source_job(s, jm, table=False),
+    "table-raw-metadata": lambda s, jm: source_job(s, jm, table=True),
+}
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _rest(cluster: Any, path: str) -> Any:
+    import urllib.request
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(f"http://{cluster.rest_address}{path}", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _cancel(cluster: Any, job_id: str) -> None:
+    import urllib.request
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    opener.open(urllib.request.Request(f"http://{cluster.rest_address}/jobs/{job_id}?mode=cancel",
+                                       method="PATCH"), timeout=10)
+    while _rest(cluster, f"/jobs/{job_id}")["state"] not in ("CANCELED", "FAILED", "FINISHED"):
+        time.sleep(0.5)
+
+
+def _indexed(settings: Settings) -> int:
+    from pipeline.index.writer import open_client
+
+    client = open_client(settings.index)
+    client.indices.refresh(index=f"{settings.index.prefix}-*")
+    return int(client.count(index=f"{settings.index.prefix}-*")["count"])
+
+
+def _records_read(cluster: Any, job_id: str) -> int:
+    """Messages the Kafka source has handed on (a Java counter, live, unlike Python metrics)."""
+    total = 0
+    for vertex in _rest(cluster, f"/jobs/{job_id}")["vertices"]:
+        names = [m["id"] for m in _rest(cluster, f"/jobs/{job_id}/vertices/{vertex['id']}/metrics")]
+        wanted = [n for n in names if n.startswith("0.Source") and n.endswith(".numRecordsOut")]
+        if wanted:
+            values = _rest(cluster, f"/jobs/{job_id}/vertices/{vertex['id']}/metrics?get={','.join(wanted)}")
+            total += sum(int(float(v["value"])) for v in values)
+    return total
+
+
+def measure(cluster: Any, settings: Settings, build: Callable[[Settings, str], Any], events: int,
+            progress: Callable[[Settings, str], int]) -> float:
+    """events/s between the first progress and the last, submission and job start excluded."""
+    env = build(settings, cluster.rest_address)
+    job_id = str(env.execute_async("bench").get_job_id())
+    try:
+        first = None
+        deadline = time.monotonic() + 1800
+        while time.monotonic() < deadline:
+            done = progress(settings, job_id)
+            now = time.monotonic()
+            if done and first is None:
+                first = (now, done)
+            if done >= events:
+                assert first is not None
+                return (done - first[1]) / max(now - first[0], 1e-3)
+            time.sleep(0.5)
+        raise RuntimeError("the job did not finish within 30 minutes")
+    finally:
+        _cancel(cluster, job_id)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--only", choices=("writers", "sources"))
+    args = parser.parse_args()
+
+    import os
+
+    from pipeline.kafka import replay_files
+    from pipeline.normalize import Normalizer, find_botes_files
+
+    work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+    jars = REPO / ".cache" / "jars"
+    fetch_jars(jars)
+    services = start_services(work / "services")
+    cluster = start_flink_cluster(work, taskmanagers=1)
+    os.environ.update(services.env)
+    os.environ["BOTES_FLINK__JARS_DIR"] = str(jars)
+    run = uuid.uuid4().hex[:6]
+    os.environ["BOTES_KAFKA__TOPIC_PREFIX"] = f"bench{run}."
+    base = load_settings()
+    write_input(work / "input", args.events)
+    replay_files(find_botes_files([work / "input"]), base.kafka, Normalizer())
+    print(f"{args.events} SYNTHETIC events published; {services.description}; Flink on {cluster.rest_address}")
+
+    groups = {"writers": (WRITERS, lambda s, job: _indexed(s)),
+              "sources": (SOURCES, lambda s, job: _records_read(cluster, job))}
+    try:
+        for group, (candidates, progress) in groups.items():
+            if args.only and group != args.only:
+                continue
+            rates: dict[str, list[float]] = {name: [] for name in candidates}
+            for round_number in range(args.rounds):
+                for name, build in candidates.items():
+                    tag = f"{name.replace('-', '')}{round_number}{run}"
+                    settings = base.model_copy(update={
+                        "kafka": base.kafka.model_copy(update={"group_id": tag}),
+                        "index": base.index.model_copy(update={"prefix": tag}),
+                        "redis": base.redis.model_copy(update={"key_prefix": tag})})
+                    rate = measure(cluster, settings, build, args.events, progress)
+                    rates[name].append(rate)
+                    print(f"  {group} round {round_number + 1}: {name}: {rate:.0f} events/s", flush=True)
+            baseline = statistics.median(next(iter(rates.values())))
+            print(f"{group} (median of {args.rounds}, ratio to {next(iter(rates))}):")
+            for name, values in rates.items():
+                median = statistics.median(values)
+                print(f"  {name:<20} {median:8.0f} events/s  x{median / baseline:.2f}")
+    finally:
+        cluster.stop()
+        services.stop()
+
+
+if __name__ == "__main__":
+    main()
