@@ -320,7 +320,8 @@ app.add_typer(dlq_app, name="dlq")
 
 
 def _shorten(text: str, width: int) -> str:
-    text = text.replace("\n", " ").replace("\r", " ")
+    """One line of at most ``width`` characters; control characters (NUL, newlines) shown escaped."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[: width * 2])
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

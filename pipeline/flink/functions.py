@@ -216,12 +216,15 @@ class IndexMessages(Enrich):
         for name in _COUNTERS:
             self._counts[name] = 0
             metrics.gauge(name, lambda name=name: self._counts[name])
-        metrics.gauge("consumer_lag", lambda: self._consumer_lag or 0)
+        # Lag is the group's, over all partitions: one worker measures it (-1 until it has), the others
+        # report 0, so the workers' values add up.
+        measures_lag = runtime_context.get_index_of_this_subtask() == 0
+        metrics.gauge("consumer_lag", lambda: -1 if self._consumer_lag is None else self._consumer_lag)
+        if not measures_lag:
+            self._consumer_lag = 0
         metrics.gauge("index_waiting", lambda: self._indexer.stats.waiting if self._indexer else 0)
         metrics.gauge("index_retries", lambda: self._indexer.stats.retries if self._indexer else 0)
         metrics.gauge("cache_hit_ratio_percent", lambda: round(100 * (self._hit_ratio() or 0)))
-        # Lag is the group's, over all partitions: one worker measures it, so the workers' values add up.
-        measures_lag = runtime_context.get_index_of_this_subtask() == 0
         self._lag = GroupLag(self._settings.kafka, family_topics(self._settings.kafka)) if measures_lag else None
         self._stop_health = threading.Event()
         self._health = threading.Thread(target=self._report_health, name="botes-health", daemon=True)
@@ -261,12 +264,14 @@ class IndexMessages(Enrich):
 
     async def async_invoke(self, message: Any) -> list[str]:
         topic, partition, offset, timestamp, value = message[0], message[1], message[2], message[3], message[4]
+        if topic is None:  # a tick: it only lets the operator finish bundles, and so report its metrics
+            return []
         origin = Origin(topic, partition, offset, timestamp.to_epoch_milli() if timestamp is not None else None)
         self._count("events_in")
         event = parse_message(value, self._settings.kafka.max_message_bytes)
         if isinstance(event, Rejected):
             self._count("events_rejected", "dead_lettered")
-            return [encode_dead_letter(dead_letter_record("parse", event, origin, raw_bytes=len(value or b"")))]
+            return [encode_dead_letter(dead_letter_record("parse", event, origin, payload=value))]
         event = await self._enrich(event)
         doc = IndexDoc(index_name(event, self._settings.index.prefix, self._settings.kafka.routing),
                        document_id(event), event)
@@ -274,7 +279,7 @@ class IndexMessages(Enrich):
         if isinstance(outcome, Refused):
             self._count("documents_refused", "dead_lettered")
             rejected = Rejected(outcome.reason, value.decode("utf-8") if value else "")
-            return [encode_dead_letter(dead_letter_record("index", rejected, origin, raw_bytes=len(value or b""),
+            return [encode_dead_letter(dead_letter_record("index", rejected, origin, payload=value,
                                                           index=doc.index, id=doc.id))]
         self._count("documents_indexed" if isinstance(outcome, Created) else "documents_duplicate")
         return []

@@ -1,6 +1,6 @@
 """The production job: Kafka family topics -> parse -> enrich (cache in front) -> index; dead letters to Kafka.
 
-    kafka_messages (topic, partition, offset, timestamp, value)
+    kafka_messages (topic, partition, offset, timestamp, value), plus a tick a second (see kafka_messages)
       -> IndexMessages (async: parse, enrich, bulk-index; returns dead letters)
       -> KafkaSink (dead-letter topic)
 
@@ -36,9 +36,14 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def kafka_messages(env: StreamExecutionEnvironment, settings: KafkaSettings) -> DataStream:
+def kafka_messages(env: StreamExecutionEnvironment, settings: KafkaSettings, ticks: bool = False) -> DataStream:
     """Every message of the family topics as a row (topic, partition, offset, timestamp, value bytes),
-    from the group's committed offsets (else ``kafka.starting_offsets``)."""
+    from the group's committed offsets (else ``kafka.starting_offsets``).
+
+    ``ticks``: mixed in, one row a second with no topic. PyFlink reports a Python operator's metrics only
+    when it finishes a bundle, and an operator that receives nothing finishes none: without ticks an idle
+    job's metrics (the consumer lag above all) would stay at their last value for ever.
+    """
     t_env = StreamTableEnvironment.create(env)
     options = {
         "connector": "kafka",
@@ -58,8 +63,13 @@ def kafka_messages(env: StreamExecutionEnvironment, settings: KafkaSettings) -> 
         "`partition` INT METADATA VIRTUAL, `offset` BIGINT METADATA VIRTUAL, "
         "`timestamp` TIMESTAMP_LTZ(3) METADATA VIRTUAL, `value` BYTES) WITH ("
         + ", ".join(f"{_sql_string(key)} = {_sql_string(value)}" for key, value in options.items()) + ")")
-    table = t_env.sql_query("SELECT `topic`, `partition`, `offset`, `timestamp`, `value` FROM kafka_messages")
-    return t_env.to_data_stream(table)
+    query = "SELECT `topic`, `partition`, `offset`, `timestamp`, `value` FROM kafka_messages"
+    if ticks:
+        t_env.execute_sql("CREATE TEMPORARY TABLE ticks (n INT) WITH "
+                          "('connector' = 'datagen', 'rows-per-second' = '1')")
+        query += (" UNION ALL SELECT CAST(NULL AS STRING), CAST(NULL AS INT), CAST(NULL AS BIGINT), "
+                  "CAST(NULL AS TIMESTAMP_LTZ(3)), CAST(NULL AS BYTES) FROM ticks")
+    return t_env.to_data_stream(t_env.sql_query(query))
 
 
 def enrich_stream(events: DataStream, settings: Settings, summary_dir: str | None = None) -> DataStream:
@@ -75,7 +85,7 @@ def build_kafka_job(settings: Settings, jobmanager: str | None = None,
     env = make_environment(settings.flink, with_kafka=True, jobmanager=jobmanager, savepoint=savepoint)
     # No operator timeout: every lookup has its own, and an unreachable index must hold the job back.
     dead_letters = AsyncDataStream.unordered_wait(
-        kafka_messages(env, settings.kafka), IndexMessages(settings), Time.milliseconds(0),
+        kafka_messages(env, settings.kafka, ticks=True), IndexMessages(settings), Time.milliseconds(0),
         settings.flink.async_capacity, Types.STRING(),
     ).name("parse, enrich, index").uid("botes-index-messages")
     dead_letters.sink_to(_dead_letter_sink(settings)).name("dead-letters").uid("botes-dead-letters")

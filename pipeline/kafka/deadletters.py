@@ -9,10 +9,12 @@ A dead letter says what failed and why, and carries the original payload and whe
 
 ``raw`` is cut (``raw_truncated``: true) only where the whole record would exceed what a Kafka broker
 accepts by default; the original then stays at ``origin`` in its topic for as long as the topic keeps it.
+A payload that is not UTF-8 also travels exactly, as ``raw_base64``.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,7 +40,8 @@ class Origin:
     topic: str
     partition: int
     offset: int
-    timestamp: int | None = None  # the message's Kafka timestamp, ms since the epoch
+    # The message's Kafka timestamp, ms since the epoch; not part of its identity (topic, partition, offset).
+    timestamp: int | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {"topic": self.topic, "partition": self.partition, "offset": self.offset,
@@ -49,13 +52,28 @@ class Origin:
 
 
 def dead_letter_record(stage: str, rejected: Rejected, origin: Origin | None = None,
-                       raw_bytes: int | None = None, **extra: Any) -> dict[str, Any]:
+                       payload: bytes | None = None, **extra: Any) -> dict[str, Any]:
+    """``payload``: the message as it was read. When it is not UTF-8, ``raw`` (JSON text) can only show it
+    with replacement characters, so the exact bytes go along as ``raw_base64``."""
     record = rejected.as_record(stage)
-    record["raw_bytes"] = raw_bytes if raw_bytes is not None else len(rejected.raw.encode("utf-8", "replace"))
+    kept = len(rejected.raw.encode("utf-8", "replace"))
+    record["raw_bytes"] = len(payload) if payload is not None else kept
+    if payload is not None and record["raw_bytes"] == len(payload) and not _is_utf8(payload):
+        record["raw_base64"] = base64.b64encode(payload).decode()
+    elif record["raw_bytes"] > kept:  # only the start of a message too large to read was kept
+        record["raw_truncated"] = True
     if origin is not None:
         record["origin"] = origin.as_dict()
     record.update(extra)
     return record
+
+
+def _is_utf8(payload: bytes) -> bool:
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def encode_dead_letter(record: dict[str, Any], max_bytes: int = MAX_DEAD_LETTER_BYTES) -> str:
@@ -63,6 +81,7 @@ def encode_dead_letter(record: dict[str, Any], max_bytes: int = MAX_DEAD_LETTER_
     text = json.dumps(record)
     if len(text.encode()) <= max_bytes:
         return text
+    record = {key: value for key, value in record.items() if key != "raw_base64"}
     raw = str(record.get("raw", ""))
     keep = len(raw)
     while True:  # escaping can make a character up to 12 bytes of JSON: shrink until it fits
@@ -80,6 +99,13 @@ class DeadLetter:
     offset: int
     timestamp: int | None
     record: dict[str, Any]
+
+    @property
+    def payload(self) -> bytes:
+        """The original message's bytes, as far as the record holds them."""
+        if "raw_base64" in self.record:
+            return base64.b64decode(self.record["raw_base64"])
+        return str(self.record.get("raw", "")).encode()
 
     @property
     def origin(self) -> Origin | None:
@@ -164,7 +190,7 @@ def _why_not_replayable(letter: DeadLetter, max_message_bytes: int) -> str | Non
         return "no origin topic (a bad line of a file: fix the file and run `botes replay` on it)"
     if letter.record.get("raw_truncated"):
         return "payload cut to fit the dead-letter topic (the original is at its origin offset)"
-    parsed = parse_message(str(letter.record.get("raw", "")).encode(), max_message_bytes)
+    parsed = parse_message(letter.payload, max_message_bytes)
     return f"would be refused again: {parsed.reason}" if isinstance(parsed, Rejected) else None
 
 
@@ -186,18 +212,22 @@ def replay_dead_letters(settings: KafkaSettings, on_letter: Callable[[DeadLetter
         starts = [TopicPartition(topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING)
                   for tp in committed]
         next_offsets: dict[int, int] = {}
+        sent: set[Origin] = set()
         for letter in _read_to_end(consumer, starts, idle_timeout):
             next_offsets[letter.partition] = letter.offset + 1
             reason = _why_not_replayable(letter, settings.max_message_bytes)
+            if reason is None and letter.origin in sent:
+                reason = "sent already (dead letters are at-least-once: this one is a duplicate)"
             if on_letter is not None:
                 on_letter(letter, reason)
             if reason is not None:
                 outcome.skip(reason.split(":")[0])
                 continue
-            raw = str(letter.record["raw"])
             origin = letter.origin
             assert origin is not None
-            producer.produce(origin.topic, value=raw.encode(), key=document_id(json.loads(raw)).encode())
+            payload = letter.payload
+            producer.produce(origin.topic, value=payload, key=document_id(json.loads(payload)).encode())
+            sent.add(origin)
             producer.poll(0)
             outcome.sent[origin.topic] = outcome.sent.get(origin.topic, 0) + 1
         if producer.flush(60):

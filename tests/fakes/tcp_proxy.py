@@ -74,6 +74,9 @@ class FaultyProxy:
     def cut(self) -> None:
         """Refuse new connections and break the open ones."""
         if self._listener is not None:
+            # shutdown() first: close() alone leaves a thread blocked in accept() holding the socket open.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:

@@ -128,6 +128,10 @@ class ClusterJob:
             time.sleep(0.2)
         return time.monotonic() - started
 
+    def failures(self) -> list[Any]:
+        """The job's failures so far (each made it restart); the exception history, newest first."""
+        return list(self.rest(f"/jobs/{self.job_id}/exceptions")["exceptionHistory"]["entries"])
+
     def indexed(self) -> int:
         return index_count(self.client, self.settings.index.prefix)
 
@@ -136,8 +140,15 @@ class ClusterJob:
 
     def metrics(self, port: int) -> dict[str, float]:
         """This job's operator metrics on one TaskManager's Prometheus endpoint, summed over subtasks."""
-        with _NO_PROXY.open(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-            text = response.read().decode()
+        for attempt in range(3):  # the reporter's small HTTP server now and then drops a connection
+            try:
+                with _NO_PROXY.open(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+                    text = response.read().decode()
+                break
+            except OSError:
+                if attempt == 2:
+                    raise
+                time.sleep(1)
         values: dict[str, float] = {}
         for line in text.splitlines():
             if line.startswith("flink_taskmanager_job_task_operator_") and f'job_id="{self.job_id}"' in line:
