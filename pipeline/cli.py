@@ -190,7 +190,7 @@ def run(
             raise _fail("--jobmanager and --from-savepoint are for the Kafka job, not embedded mode (--output)")
         _run_embedded(settings, inputs or [bundled_data("sample")], output, source_type)
     else:
-        _run_kafka(settings, jobmanager or settings.flink.jobmanager, from_savepoint)
+        _run_kafka(settings, jobmanager or settings.flink.jobmanager or None, from_savepoint)
 
 
 def _run_embedded(settings: Settings, inputs: list[Path], output: Path, source_type: str | None) -> None:
@@ -296,7 +296,7 @@ def stop(
 
     settings = _settings(config)
     address = jobmanager or settings.flink.jobmanager
-    if address is None:
+    if not address:
         raise _fail("which cluster? pass --jobmanager HOST:PORT or set flink.jobmanager")
     rest = FlinkRest(address)
     if job is None:

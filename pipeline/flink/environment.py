@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from pyflink.common import Configuration
@@ -91,7 +92,7 @@ def resolve_savepoint(path: str) -> str:
     """A savepoint or retained checkpoint to resume from: the folder holding ``_metadata``, or the newest
     such folder inside the one given (a savepoint directory, a job's checkpoint directory). A path this
     machine does not have (on a remote cluster's disk) is passed on unchanged."""
-    location = Path(path.removeprefix("file://"))
+    location = Path(urlsplit(path).path if path.startswith("file:") else path)  # file:/x and file:///x alike
     if not location.exists():
         return path
     if (location / "_metadata").is_file():

@@ -83,12 +83,19 @@ def encode_dead_letter(record: dict[str, Any], max_bytes: int = MAX_DEAD_LETTER_
         return text
     record = {key: value for key, value in record.items() if key != "raw_base64"}
     raw = str(record.get("raw", ""))
-    keep = len(raw)
-    while True:  # escaping can make a character up to 12 bytes of JSON: shrink until it fits
-        keep = max(0, keep - (len(text.encode()) - max_bytes) - 64)
-        text = json.dumps({**record, "raw": raw[:keep], "raw_truncated": True})
-        if len(text.encode()) <= max_bytes or keep == 0:
-            return text
+
+    def with_raw(keep: int) -> str:
+        return json.dumps({**record, "raw": raw[:keep], "raw_truncated": True})
+
+    # The longest start of raw that fits (escaping makes a character 1 to 12 bytes of JSON).
+    low, high = 0, len(raw)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(with_raw(middle).encode()) <= max_bytes:
+            low = middle
+        else:
+            high = middle - 1
+    return with_raw(low)
 
 
 @dataclass(frozen=True, slots=True)
