@@ -18,6 +18,12 @@ Writers (the job's last step), rate = events / (last document indexed - first do
   operator, documents of in-flight events sharing bulk requests; Flink drains it before every barrier.
 - async-1s-bundles: (b) with PyFlink's default bundle time (1 s) instead of the shared settings' value,
   to show what draining the async operator at every bundle end costs.
+- async-capacity-256: (b) with 256 events in flight per worker instead of flink.async_capacity (1000):
+  the events waiting for a bulk request take slots that enrichment could use.
+
+--parallelism (default 2: one TaskManager's two slots, every core of this kind of machine busy, as a
+cluster is meant to run) sets the job's parallelism. At parallelism 1 on a 2-core machine the keyed
+designs have a core to themselves for their second Python process, which the async design does not use.
 
 Sources (the job's first step, reading the same messages and parsing them in Python, nothing else):
 
@@ -166,6 +172,8 @@ WRITERS: dict[str, Callable[[Settings, str], Any]] = {
     "keyed-state": lambda s, jm: keyed_job(s, jm, in_state=True),
     "async": async_job,
     "async-1s-bundles": lambda s, jm: async_job(s, jm, bundle_ms=1000),
+    "async-capacity-256": lambda s, jm: async_job(
+        s.model_copy(update={"flink": s.flink.model_copy(update={"async_capacity": 256})}), jm),
 }
 
 
@@ -244,6 +252,7 @@ def _records_read(cluster: Any, job_id: str) -> int:
 def measure(cluster: Any, settings: Settings, build: Callable[[Settings, str], Any], events: int,
             progress: Callable[[Settings, str], int]) -> float:
     """events/s between the first progress and the last, submission and job start excluded."""
+    cluster.ensure_taskmanager()  # PyFlink can bring a TaskManager down while it cancels a job
     env = build(settings, cluster.rest_address)
     job_id = str(env.execute_async("bench").get_job_id())
     try:
@@ -268,6 +277,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", choices=("writers", "sources"))
+    parser.add_argument("--candidates", help="comma-separated names, to run only these")
+    parser.add_argument("--parallelism", type=int, default=2)
     args = parser.parse_args()
 
     import os
@@ -284,10 +295,12 @@ def main() -> None:
     os.environ["BOTES_FLINK__JARS_DIR"] = str(jars)
     run = uuid.uuid4().hex[:6]
     os.environ["BOTES_KAFKA__TOPIC_PREFIX"] = f"bench{run}."
+    os.environ["BOTES_FLINK__PARALLELISM"] = str(args.parallelism)
     base = load_settings()
     write_input(work / "input", args.events)
     replay_files(find_botes_files([work / "input"]), base.kafka, Normalizer())
-    print(f"{args.events} SYNTHETIC events published; {services.description}; Flink on {cluster.rest_address}")
+    print(f"{args.events} SYNTHETIC events published; parallelism {args.parallelism}; {services.description}; "
+          f"Flink on {cluster.rest_address}")
 
     groups = {"writers": (WRITERS, lambda s, job: _indexed(s)),
               "sources": (SOURCES, lambda s, job: _records_read(cluster, job))}
@@ -295,6 +308,9 @@ def main() -> None:
         for group, (candidates, progress) in groups.items():
             if args.only and group != args.only:
                 continue
+            if args.candidates:
+                candidates = {name: build for name, build in candidates.items()
+                              if name in args.candidates.split(",")}
             rates: dict[str, list[float]] = {name: [] for name in candidates}
             for round_number in range(args.rounds):
                 for name, build in candidates.items():

@@ -228,7 +228,9 @@ class NetworkSettings(_Section):
 class FlinkSettings(_Section):
     parallelism: int = Field(1, ge=1)
     jars_dir: Path = Path(".cache/jars")   # where `botes fetch-jars` puts the Kafka connector jars
-    async_capacity: int = Field(256, ge=1)  # events in flight in the enrichment operator
+    # Events in flight per worker: enriched, and (in the Kafka job) waiting for the index. bench/cluster.py
+    # measured 1000 against 256: the events waiting for a bulk request leave room for enrichment.
+    async_capacity: int = Field(1000, ge=1)
     checkpoint_interval: float = Field(10.0, gt=0)  # seconds
     # HOST:PORT of a Flink cluster's REST API: `botes run` submits the job there and returns.
     # Unset: `botes run` runs the job in its own process (a local MiniCluster) until stopped.

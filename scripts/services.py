@@ -508,6 +508,11 @@ class FlinkCluster:
         process.wait_until_healthy(timeout=120)
         return process
 
+    def ensure_taskmanager(self) -> None:
+        """Start a TaskManager if none is running (a test killed it, or it stopped itself)."""
+        if not any(tm.popen is not None and tm.popen.poll() is None for tm in self.taskmanagers):
+            self.start_taskmanager()
+
     def kill_taskmanager(self, process: ManagedProcess | None = None) -> ManagedProcess:
         """kill -9 a TaskManager (the first one still running, if not given); its Python workers die with it."""
         victim = process or next(tm for tm in self.taskmanagers if tm.popen is not None and tm.popen.poll() is None)

@@ -222,18 +222,16 @@ class IndexMessages(Enrich):
         metrics.gauge("consumer_lag", lambda: -1 if self._consumer_lag is None else self._consumer_lag)
         if not measures_lag:
             self._consumer_lag = 0
+        self._measures_lag = measures_lag
         metrics.gauge("index_waiting", lambda: self._indexer.stats.waiting if self._indexer else 0)
         metrics.gauge("index_retries", lambda: self._indexer.stats.retries if self._indexer else 0)
         metrics.gauge("cache_hit_ratio_percent", lambda: round(100 * (self._hit_ratio() or 0)))
-        self._lag = GroupLag(self._settings.kafka, family_topics(self._settings.kafka)) if measures_lag else None
         self._stop_health = threading.Event()
         self._health = threading.Thread(target=self._report_health, name="botes-health", daemon=True)
         self._health.start()
 
     def close(self) -> None:
         self._stop_health.set()
-        if self._lag is not None:
-            self._lag.close()
         super().close()
 
     def _hit_ratio(self) -> float | None:
@@ -243,11 +241,17 @@ class IndexMessages(Enrich):
             return None
 
     def _report_health(self) -> None:
-        while not self._stop_health.wait(self._settings.flink.health_interval):
-            if self._lag is not None:
-                self._consumer_lag = self._lag.measure()
-            counts = {**self._counts, "waiting": self._indexer.stats.waiting if self._indexer else 0}
-            log.warning(health_line(counts, self._hit_ratio(), self._consumer_lag))
+        """The health thread: measures the lag (off the event loop: it asks Kafka) and logs the line."""
+        lag = GroupLag(self._settings.kafka, family_topics(self._settings.kafka)) if self._measures_lag else None
+        try:
+            while not self._stop_health.wait(self._settings.flink.health_interval):
+                if lag is not None:
+                    self._consumer_lag = lag.measure()
+                counts = {**self._counts, "waiting": self._indexer.stats.waiting if self._indexer else 0}
+                log.info(health_line(counts, self._hit_ratio(), self._consumer_lag))
+        finally:
+            if lag is not None:
+                lag.close()
 
     def _get_indexer(self) -> BulkIndexer:
         if self._indexer is None:  # inside the event loop: its tasks and futures belong to it

@@ -97,6 +97,9 @@ class ClusterJob:
     job_id: str = ""
 
     def __post_init__(self) -> None:
+        # PyFlink 2.3 can bring a TaskManager down while it cancels a job (a reference-count check in
+        # Beam's bundle factory); the shared cluster must not fail the next test because of it.
+        self.cluster.ensure_taskmanager()
         self.settings = settings_with(self.env)
         self.client = open_client(self.settings.index)
 
