@@ -252,7 +252,9 @@ def _records_read(cluster: Any, job_id: str) -> int:
 def measure(cluster: Any, settings: Settings, build: Callable[[Settings, str], Any], events: int,
             progress: Callable[[Settings, str], int]) -> float:
     """events/s between the first progress and the last, submission and job start excluded."""
-    cluster.ensure_taskmanager()  # PyFlink can bring a TaskManager down while it cancels a job
+    # A fresh TaskManager per run: no run inherits another's Python workers or memory (and PyFlink 2.3 can
+    # bring a TaskManager down while it cancels a job that followed another kind of job in its slots).
+    cluster.replace_taskmanagers()
     env = build(settings, cluster.rest_address)
     job_id = str(env.execute_async("bench").get_job_id())
     try:

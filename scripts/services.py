@@ -509,9 +509,18 @@ class FlinkCluster:
         return process
 
     def ensure_taskmanager(self) -> None:
-        """Start a TaskManager if none is running (a test killed it, or it stopped itself)."""
-        if not any(tm.popen is not None and tm.popen.poll() is None for tm in self.taskmanagers):
+        """Start a TaskManager if none is running and registered (a test killed it, or it stopped itself)."""
+        listed = flink_rest_json(f"http://{self.rest_address}/taskmanagers") or {"taskmanagers": []}
+        registered = {tm["id"] for tm in listed["taskmanagers"]}
+        if not any(tm.popen is not None and tm.popen.poll() is None and tm.name in registered
+                   for tm in self.taskmanagers):
             self.start_taskmanager()
+
+    def replace_taskmanagers(self) -> None:
+        """Stop every TaskManager and start one afresh (benchmarks: no run inherits another's workers)."""
+        for process in self.taskmanagers:
+            process.stop()
+        self.start_taskmanager()
 
     def kill_taskmanager(self, process: ManagedProcess | None = None) -> ManagedProcess:
         """kill -9 a TaskManager (the first one still running, if not given); its Python workers die with it."""

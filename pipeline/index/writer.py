@@ -33,7 +33,7 @@ from pipeline.events import Event
 
 __all__ = ["PlainJsonNode", "open_client", "check_index", "IndexWriter", "BulkResult", "IndexDoc",
            "BulkIndexer", "IndexOutcome", "Created", "Duplicate", "Refused", "IndexUnavailable",
-           "RequestRefused", "BulkSender", "elasticsearch_sender", "item_outcome", "WriterStats"]
+           "RequestRefused", "BulkSender", "AlreadyStored", "elasticsearch_sender", "item_outcome", "WriterStats"]
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +186,9 @@ class RequestRefused(Exception):
 
 # NDJSON lines (action, document, action, document, ...) -> one bulk answer item per document.
 BulkSender = Callable[[list[bytes]], Awaitable[list[dict[str, Any]]]]
+# (index, id) of the documents of a batch the index already holds where a `create` cannot see them (a data
+# stream's older backing index): they are answered as duplicates and not sent. May raise IndexUnavailable.
+AlreadyStored = Callable[[list[IndexDoc]], Awaitable[set[tuple[str, str]]]]
 
 
 def item_outcome(item: dict[str, Any]) -> IndexOutcome | None:
@@ -228,6 +231,7 @@ def elasticsearch_sender(client: Elasticsearch) -> BulkSender:
 
 @dataclass(slots=True, eq=False)
 class _Pending:
+    doc: IndexDoc
     action: bytes
     source: bytes
     future: asyncio.Future[IndexOutcome]
@@ -259,6 +263,7 @@ class BulkIndexer:
 
     def __init__(self, send: BulkSender, *, max_actions: int, max_bytes: int, max_requests: int = 2,
                  linger: float = 1.0, backoff: float = 0.5, max_backoff: float = 10.0,
+                 already_stored: AlreadyStored | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  jitter: Callable[[], float] = random.random) -> None:
@@ -269,6 +274,7 @@ class BulkIndexer:
         self._linger = linger
         self._backoff = backoff
         self._max_backoff = max_backoff
+        self._already_stored = already_stored
         self._clock = clock
         self._sleep = sleep
         self._jitter = jitter
@@ -284,7 +290,7 @@ class BulkIndexer:
     async def index(self, doc: IndexDoc) -> IndexOutcome:
         action = json.dumps({"create": {"_index": doc.index, "_id": doc.id}}, separators=(",", ":")).encode()
         source = json.dumps(doc.source, separators=(",", ":")).encode()
-        entry = _Pending(action, source, asyncio.get_running_loop().create_future(), self._clock())
+        entry = _Pending(doc, action, source, asyncio.get_running_loop().create_future(), self._clock())
         self._queue.append(entry)
         self._queued_bytes += entry.size
         self.stats.waiting += 1
@@ -346,6 +352,9 @@ class BulkIndexer:
         while pending:
             self.stats.requests += 1
             try:
+                pending = await self._without_stored(pending)
+                if not pending:
+                    return
                 items = await self._send([line for entry in pending for line in (entry.action, entry.source)])
             except IndexUnavailable as exc:
                 self._note_unavailable(str(exc), len(pending))
@@ -373,6 +382,15 @@ class BulkIndexer:
                 await self._pause(attempt)
                 attempt += 1
             pending = retry
+
+    async def _without_stored(self, pending: list[_Pending]) -> list[_Pending]:
+        if self._already_stored is None:
+            return pending
+        stored = await self._already_stored([entry.doc for entry in pending])
+        for entry in pending:
+            if (entry.doc.index, entry.doc.id) in stored:
+                self._answer(entry, Duplicate())
+        return [entry for entry in pending if (entry.doc.index, entry.doc.id) not in stored]
 
     def _answer(self, entry: _Pending, outcome: IndexOutcome) -> None:
         if isinstance(outcome, Created):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import KafkaError, Producer
 
 from pipeline.kafka.deadletters import MAX_DEAD_LETTER_BYTES, Origin
 from tests.integration.cluster_support import ClusterJob, botes, check_delivery, cluster_env, publish, write_botes_files
@@ -44,12 +44,18 @@ HOSTILE: list[tuple[bytes | None, str]] = [
 
 
 def produce_hostile(bootstrap: str, topic: str) -> dict[Origin, str]:
-    """Send every hostile message (alternating partitions); returns where each landed -> its reason."""
+    """Send every hostile message (alternating partitions); returns where each landed -> its reason.
+
+    A broker with Kafka's default limits refuses the 5 MB message itself (tansu takes it): then it never
+    reaches the job and is not expected among the dead letters."""
     producer = Producer({"bootstrap.servers": bootstrap, "message.max.bytes": 2 * LARGE})
     landed: dict[int, Origin] = {}
 
     def delivered(number: int) -> Any:
         def callback(err: Any, message: Any) -> None:
+            if err is not None and err.code() == KafkaError.MSG_SIZE_TOO_LARGE:
+                print(f"the broker refused hostile message {number} itself: {err.str()}")
+                return
             assert err is None, err
             landed[number] = Origin(topic, message.partition(), message.offset())
         return callback
@@ -58,7 +64,7 @@ def produce_hostile(bootstrap: str, topic: str) -> dict[Origin, str]:
         producer.produce(topic, value=value, partition=number % 2, on_delivery=delivered(number))
         producer.poll(0)
     assert producer.flush(60) == 0
-    return {landed[number]: reason for number, (_, reason) in enumerate(HOSTILE)}
+    return {landed[number]: reason for number, (_, reason) in enumerate(HOSTILE) if number in landed}
 
 
 def test_hostile_messages_become_dead_letters_and_the_job_runs_on(flink_cluster: Any, tmp_path: Path) -> None:
@@ -81,8 +87,9 @@ def test_hostile_messages_become_dead_letters_and_the_job_runs_on(flink_cluster:
         assert job.state() == "RUNNING"
         assert job.failures() == [], "the job failed (and restarted) on a hostile message"
         letters = {letter.origin: letter.record for letter in job.dead_letters()}
-        large = next(record for record in letters.values() if record["raw_bytes"] > LARGE)
-        assert large["raw_truncated"] and len(json.dumps(large).encode()) <= MAX_DEAD_LETTER_BYTES
+        for record in letters.values():
+            assert len(json.dumps(record).encode()) <= MAX_DEAD_LETTER_BYTES
+            assert record.get("raw_truncated", False) == (record["raw_bytes"] > LARGE)
         refused = [record for record in letters.values() if record["stage"] == "index"]
         assert len(refused) == 1 and json.loads(refused[0]["raw"]) == UNINDEXABLE and refused[0]["id"]
         assert all(record["stage"] == "parse" for record in letters.values() if record["stage"] != "index")

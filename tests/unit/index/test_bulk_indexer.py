@@ -201,3 +201,25 @@ def test_a_bug_in_the_sender_fails_the_callers_instead_of_leaving_them_waiting()
 ])
 def test_item_outcome(item: dict[str, Any], outcome: Any) -> None:
     assert item_outcome(item) == outcome
+
+
+def test_documents_the_index_already_holds_elsewhere_are_duplicates_and_not_sent() -> None:
+    index = FakeIndex()
+    asked: list[list[str]] = []
+
+    async def already_stored(docs: list[IndexDoc]) -> set[tuple[str, str]]:
+        asked.append([d.id for d in docs])
+        if len(asked) == 1:
+            raise IndexUnavailable("the data stream does not answer")  # asked again, like a request
+        return {("botes-ids", "id1"), ("botes-ids", "id2")}
+
+    clock = FakeClock()
+    writer = BulkIndexer(index.send, max_actions=100, max_bytes=1_000_000, max_requests=1, linger=0.0,
+                         already_stored=already_stored, clock=clock, sleep=clock.async_sleep, jitter=lambda: 1.0)
+
+    async def go() -> list[Any]:
+        return await asyncio.gather(*(writer.index(doc(n)) for n in range(4)))
+
+    assert run(go()) == [Created(), Duplicate(), Duplicate(), Created()]
+    assert asked == [["id0", "id1", "id2", "id3"]] * 2 and clock.slept == [0.5]
+    assert [[s["n"] for s in request] for request in index.requests] == [[0, 3]]
