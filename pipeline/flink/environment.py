@@ -44,10 +44,9 @@ def _remote(jobmanager: str, configuration: Configuration) -> StreamExecutionEnv
 
 
 # Settings of the shared file that belong to the job, not the cluster: a JobManager takes checkpoint
-# retention, timeouts and tolerated failures from the submitted job, and its Python operators their
-# bundle settings, so they travel with it. The folders
+# retention, timeouts and tolerated failures from the submitted job, so they travel with it. The folders
 # and the restart strategy stay the cluster's (they are deployment facts), and apply when unset here.
-_JOB_PREFIXES = ("execution.checkpointing.", "python.")
+_JOB_PREFIXES = ("execution.checkpointing.",)
 _CLUSTER_KEYS = {"execution.checkpointing.dir", "execution.checkpointing.savepoint-dir"}
 
 

@@ -42,7 +42,6 @@ def test_the_job_takes_its_part_of_the_shared_settings_and_leaves_the_cluster_it
     settings = job_settings()
     assert settings["execution.checkpointing.externalized-checkpoint-retention"] == "RETAIN_ON_CANCELLATION"
     assert settings["execution.checkpointing.tolerable-failed-checkpoints"] == "3"
-    assert settings["python.fn-execution.bundle.time"] == "10000"
     assert "execution.checkpointing.dir" not in settings  # the folder is each deployment's
     assert not any(key.startswith(("restart-strategy.", "metrics.", "heartbeat.")) for key in settings)
 
