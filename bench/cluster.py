@@ -1,7 +1,7 @@
 """Events/s of the Kafka -> enrich -> index job on a real Flink cluster, for each way of writing to the index
 that was considered, on the same input in the same run (issue 11). Also the Kafka sources considered.
 
-    .venv/bin/python bench/cluster.py [--events 10000] [--rounds 2] [--only writers|sources]
+    .venv/bin/python bench/cluster.py [--events 10000] [--rounds 2] [--parallelism 2] [--only writers|sources]
 
 Servers and a Flink session cluster (one TaskManager) come from scripts/services.py. Input: SYNTHETIC
 events from scripts/make_sample.py (half FortiGate traffic, half Suricata), published once; each job reads
@@ -26,12 +26,11 @@ Writers (the job's last step), rate = events / (last document indexed - first do
 cluster is meant to run) sets the job's parallelism. At parallelism 1 on a 2-core machine the keyed
 designs have a core to themselves for their second Python process, which the async design does not use.
 
-Sources (the job's first step, reading the same messages and parsing them in Python, nothing else):
+Sources (the job's first step: --source-messages SYNTHETIC messages of one topic, read up to their end
+offsets and parsed in Python, nothing else), rate = messages / (first task start to last task end):
 
 - value-only: PyFlink's KafkaSource with SimpleStringSchema (the value alone, as before issue 11).
 - table-raw-metadata: the Kafka table source, raw format, topic/partition/offset/timestamp columns (used).
-
-Writers' progress is the index's document count; sources' the source's numRecordsOut (a Java counter).
 
 Machines shared with other work make single runs noisy: each candidate runs --rounds times, interleaved,
 and the median is reported. Ratios are against the first candidate of each group, measured in the run.
@@ -42,7 +41,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import statistics
 import sys
 import tempfile
@@ -182,34 +180,97 @@ WRITERS: dict[str, Callable[[Settings, str], Any]] = {
 # --------------------------------------------------------------------------- the sources considered
 
 
-def source_job(settings: Settings, jobmanager: str, table: bool) -> Any:
+def publish_raw(settings: Settings, topic: str, count: int) -> dict[int, int]:
+    """``count`` SYNTHETIC ECS-shaped messages over 2 partitions; returns each partition's end offset."""
+    from confluent_kafka import Producer
+
+    from pipeline.kafka.topics import create_topics
+
+    create_topics(settings.kafka.model_copy(update={"partitions": 2}), [topic])
+    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers, "linger.ms": 20})
+    ends: dict[int, int] = {}
+
+    def delivered(err: Any, message: Any) -> None:
+        if err is None:
+            ends[message.partition()] = max(ends.get(message.partition(), 0), message.offset() + 1)
+
+    for n in range(count):
+        event = {"@timestamp": "2016-08-10T22:00:00Z", "event": {"dataset": "suricata", "original": f"SYNTHETIC {n}"},
+                 "source": {"ip": "192.168.250.100", "port": n % 65536}, "message": "x" * 400}
+        while True:
+            try:
+                producer.produce(topic, json.dumps(event).encode(), partition=n % 2, on_delivery=delivered)
+                break
+            except BufferError:
+                producer.poll(0.1)
+        producer.poll(0)
+    producer.flush(60)
+    return ends
+
+
+def source_job(settings: Settings, jobmanager: str, table: bool, topic: str, ends: dict[int, int]) -> Any:
+    """Read ``topic`` up to ``ends`` and parse every message in Python, nothing else. The table source is
+    kafka_messages' (pipeline/flink/job.py) with the same columns, bounded."""
     from pyflink.common import Types, WatermarkStrategy
     from pyflink.common.serialization import SimpleStringSchema
     from pyflink.datastream.connectors.kafka import KafkaOffsetsInitializer, KafkaSource
+    from pyflink.java_gateway import get_gateway
+    from pyflink.table import StreamTableEnvironment
+    from pyflink.util.java_utils import get_java_class
 
     from pipeline.flink.environment import make_environment
-    from pipeline.flink.job import kafka_messages
-    from pipeline.kafka.topics import family_topics
 
     env = make_environment(settings.flink, with_kafka=True, jobmanager=jobmanager)
     if table:
-        messages = kafka_messages(env, settings.kafka)
-        parsed = messages.map(lambda row: len(json.loads(row[4])) + row[2], output_type=Types.LONG())
+        t_env = StreamTableEnvironment.create(env)
+        offsets = ";".join(f"partition:{p},offset:{o}" for p, o in sorted(ends.items()))
+        t_env.execute_sql(
+            "CREATE TEMPORARY TABLE m (`topic` STRING METADATA VIRTUAL, `partition` INT METADATA VIRTUAL, "
+            "`offset` BIGINT METADATA VIRTUAL, `timestamp` TIMESTAMP_LTZ(3) METADATA VIRTUAL, `value` BYTES) "
+            f"WITH ('connector' = 'kafka', 'topic' = '{topic}', 'properties.bootstrap.servers' = "
+            f"'{settings.kafka.bootstrap_servers}', 'properties.group.id' = '{settings.kafka.group_id}', "
+            "'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'specific-offsets', "
+            f"'scan.bounded.specific-offsets' = '{offsets}', 'format' = 'raw')")
+        query = "SELECT `topic`, `partition`, `offset`, `timestamp`, `value` FROM m"
+        rows = t_env.to_data_stream(t_env.sql_query(query))
+        parsed = rows.map(lambda row: len(json.loads(row[4])) + row[2], output_type=Types.LONG())
     else:
+        jvm = get_gateway().jvm
+        wrapper = jvm.org.apache.flink.python.util.HashMapWrapper(None, get_java_class(jvm.Long))
+        for partition, offset in ends.items():
+            wrapper.put(jvm.org.apache.kafka.common.TopicPartition(topic, partition), offset)
+        bounded = KafkaOffsetsInitializer(
+            jvm.org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer.offsets(
+                wrapper.asMap()))
         source = (KafkaSource.builder().set_bootstrap_servers(settings.kafka.bootstrap_servers)
-                  .set_topics(*family_topics(settings.kafka)).set_group_id(settings.kafka.group_id)
-                  .set_starting_offsets(KafkaOffsetsInitializer.earliest())
+                  .set_topics(topic).set_group_id(settings.kafka.group_id)
+                  .set_starting_offsets(KafkaOffsetsInitializer.earliest()).set_bounded(bounded)
                   .set_value_only_deserializer(SimpleStringSchema()).build())
-        messages = env.from_source(source, WatermarkStrategy.no_watermarks(), "kafka")
-        parsed = messages.map(lambda value: len(json.loads(value)), output_type=Types.LONG())
+        parsed = env.from_source(source, WatermarkStrategy.no_watermarks(), "kafka").map(
+            lambda value: len(json.loads(value)), output_type=Types.LONG())
     parsed.filter(lambda _: False).print()
     return env
 
 
-SOURCES: dict[str, Callable[[Settings, str], Any]] = {
-    "value-only": lambda s, jm: source_job(s, jm, table=False),
-    "table-raw-metadata": lambda s, jm: source_job(s, jm, table=True),
+SOURCES: dict[str, Callable[..., Any]] = {
+    "value-only": lambda s, jm, topic, ends: source_job(s, jm, False, topic, ends),
+    "table-raw-metadata": lambda s, jm, topic, ends: source_job(s, jm, True, topic, ends),
 }
+
+
+def measure_source(cluster: Any, settings: Settings, build: Callable[..., Any], topic: str,
+                   ends: dict[int, int]) -> float:
+    """messages/s over the job's run, first task started to last task finished (the same start-up cost,
+    Python workers included, for every candidate)."""
+    cluster.replace_taskmanagers()
+    job_id = str(build(settings, cluster.rest_address, topic, ends).execute_async("bench").get_job_id())
+    deadline = time.monotonic() + 1800
+    while (job := _rest(cluster, f"/jobs/{job_id}"))["state"] != "FINISHED":
+        if job["state"] in ("FAILED", "CANCELED") or time.monotonic() > deadline:
+            raise RuntimeError(f"source job {job_id} is {job['state']}")
+        time.sleep(0.5)
+    span = (max(v["end-time"] for v in job["vertices"]) - min(v["start-time"] for v in job["vertices"])) / 1000
+    return sum(ends.values()) / span
 
 
 # --------------------------------------------------------------------------- measuring
@@ -239,20 +300,8 @@ def _indexed(settings: Settings) -> int:
     return int(client.count(index=f"{settings.index.prefix}-*")["count"])
 
 
-def _records_read(cluster: Any, job_id: str) -> int:
-    """Messages the Kafka source has handed on (a Java counter, live, unlike Python metrics)."""
-    total = 0
-    for vertex in _rest(cluster, f"/jobs/{job_id}")["vertices"]:
-        names = [m["id"] for m in _rest(cluster, f"/jobs/{job_id}/vertices/{vertex['id']}/metrics")]
-        wanted = [n for n in names if re.fullmatch(r"\d+\.Source__.*\.numRecordsOut", n)]  # every subtask
-        if wanted:
-            values = _rest(cluster, f"/jobs/{job_id}/vertices/{vertex['id']}/metrics?get={','.join(wanted)}")
-            total += sum(int(float(v["value"])) for v in values)
-    return total
-
-
 def measure(cluster: Any, settings: Settings, build: Callable[[Settings, str], Any], events: int,
-            progress: Callable[[Settings, str], int]) -> float:
+            progress: Callable[[Settings, str], int], poll: float) -> float:
     """events/s between the first progress and the last, submission and job start excluded."""
     # A fresh TaskManager per run: no run inherits another's Python workers or memory (and PyFlink 2.3 can
     # bring a TaskManager down while it cancels a job that followed another kind of job in its slots).
@@ -270,7 +319,7 @@ def measure(cluster: Any, settings: Settings, build: Callable[[Settings, str], A
             if done >= events:
                 assert first is not None
                 return (done - first[1]) / max(now - first[0], 1e-3)
-            time.sleep(0.5)
+            time.sleep(poll)
         raise RuntimeError("the job did not finish within 30 minutes")
     finally:
         _cancel(cluster, job_id)
@@ -283,6 +332,7 @@ def main() -> None:
     parser.add_argument("--only", choices=("writers", "sources"))
     parser.add_argument("--candidates", help="comma-separated names, to run only these")
     parser.add_argument("--parallelism", type=int, default=2)
+    parser.add_argument("--source-messages", type=int, default=100_000)
     args = parser.parse_args()
 
     import os
@@ -306,34 +356,42 @@ def main() -> None:
     print(f"{args.events} SYNTHETIC events published; parallelism {args.parallelism}; {services.description}; "
           f"Flink on {cluster.rest_address}")
 
-    groups = {"writers": (WRITERS, lambda s, job: _indexed(s)),
-              "sources": (SOURCES, lambda s, job: _records_read(cluster, job))}
     try:
-        for group, (candidates, progress) in groups.items():
-            if args.only and group != args.only:
-                continue
-            if args.candidates:
-                candidates = {name: build for name, build in candidates.items()
-                              if name in args.candidates.split(",")}
-            rates: dict[str, list[float]] = {name: [] for name in candidates}
-            for round_number in range(args.rounds):
-                for name, build in candidates.items():
-                    tag = f"{name.replace('-', '')}{round_number}{run}"
-                    settings = base.model_copy(update={
-                        "kafka": base.kafka.model_copy(update={"group_id": tag}),
-                        "index": base.index.model_copy(update={"prefix": tag}),
-                        "redis": base.redis.model_copy(update={"key_prefix": tag})})
-                    rate = measure(cluster, settings, build, args.events, progress)
-                    rates[name].append(rate)
-                    print(f"  {group} round {round_number + 1}: {name}: {rate:.0f} events/s", flush=True)
-            baseline = statistics.median(next(iter(rates.values())))
-            print(f"{group} (median of {args.rounds}, ratio to {next(iter(rates))}):")
-            for name, values in rates.items():
-                median = statistics.median(values)
-                print(f"  {name:<20} {median:8.0f} events/s  x{median / baseline:.2f}")
+        if args.only != "sources":
+            measure_group("writers", WRITERS, args, base, run, lambda settings, build: measure(
+                cluster, settings, build, args.events, lambda s, job: _indexed(s), 0.5))
+        if args.only != "writers":
+            topic = f"bench{run}.sources"
+            ends = publish_raw(base, topic, args.source_messages)
+            print(f"{sum(ends.values())} SYNTHETIC messages in {topic} for the sources")
+            measure_group("sources", SOURCES, args, base, run, lambda settings, build: measure_source(
+                cluster, settings, build, topic, ends))
     finally:
         cluster.stop()
         services.stop()
+
+
+def measure_group(group: str, candidates: dict[str, Any], args: argparse.Namespace, base: Settings, run: str,
+                  measure_one: Callable[[Settings, Any], float]) -> None:
+    """Each candidate --rounds times, interleaved; medians and ratios to the first candidate."""
+    if args.candidates:
+        candidates = {name: build for name, build in candidates.items() if name in args.candidates.split(",")}
+    rates: dict[str, list[float]] = {name: [] for name in candidates}
+    for round_number in range(args.rounds):
+        for name, build in candidates.items():
+            tag = f"{name.replace('-', '')}{round_number}{run}"
+            settings = base.model_copy(update={
+                "kafka": base.kafka.model_copy(update={"group_id": tag}),
+                "index": base.index.model_copy(update={"prefix": tag}),
+                "redis": base.redis.model_copy(update={"key_prefix": tag})})
+            rate = measure_one(settings, build)
+            rates[name].append(rate)
+            print(f"  {group} round {round_number + 1}: {name}: {rate:.0f} events/s", flush=True)
+    baseline = statistics.median(next(iter(rates.values())))
+    print(f"{group} (median of {args.rounds}, ratio to {next(iter(rates))}):")
+    for name, values in rates.items():
+        median = statistics.median(values)
+        print(f"  {name:<20} {median:8.0f} events/s  x{median / baseline:.2f}", flush=True)
 
 
 if __name__ == "__main__":
