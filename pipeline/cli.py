@@ -203,6 +203,12 @@ def run(
                                     "file's name).")] = None,
     report_to: Annotated[Path | None, typer.Option(
         "--report", help="Embedded mode: also write the HTML investigation report of the output here.")] = None,
+    jobmanager: Annotated[str | None, typer.Option(
+        "--jobmanager", "-m", help="Submit the Kafka job to this Flink cluster (HOST:PORT of its REST API) "
+        "and return; default: flink.jobmanager, else run it here.")] = None,
+    from_savepoint: Annotated[str | None, typer.Option(
+        "--from-savepoint", "-s", help="Resume from this savepoint or retained checkpoint (or the newest one "
+        "in this folder).")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Run the enrichment job: embedded (files -> NDJSON) with --output, else Kafka -> index."""
@@ -212,9 +218,11 @@ def run(
     if output is None and report_to is not None:
         raise _fail("--report needs embedded mode: give --output FILE.ndjson too")
     if output is not None:
+        if jobmanager or from_savepoint:
+            raise _fail("--jobmanager and --from-savepoint are for the Kafka job, not embedded mode (--output)")
         _run_embedded(settings, inputs or [bundled_data("sample")], output, source_type, report_to)
     else:
-        _run_kafka(settings)
+        _run_kafka(settings, jobmanager or settings.flink.jobmanager or None, from_savepoint)
 
 
 def _run_embedded(settings: Settings, inputs: list[Path], output: Path, source_type: str | None,
@@ -312,9 +320,11 @@ def _print_lookup_summary(summary: dict[str, Any]) -> None:
     err.print(table)
 
 
-def _run_kafka(settings: Settings) -> None:
+def _run_kafka(settings: Settings, jobmanager: str | None, from_savepoint: str | None) -> None:
     from pipeline.cache.redis import check_redis
+    from pipeline.flink.environment import resolve_savepoint
     from pipeline.flink.job import JOB_NAME, build_kafka_job
+    from pipeline.flink.rest import FlinkRest
     from pipeline.index.documents import storage_pattern
     from pipeline.index.template import check_template
     from pipeline.kafka import create_topics, family_topics
@@ -327,10 +337,162 @@ def _run_kafka(settings: Settings) -> None:
     if outdated:
         err.print(f"[yellow]warning:[/yellow] {outdated}", highlight=False)
     create_topics(settings.kafka, [*family_topics(settings.kafka), settings.kafka.dead_letter_topic])
+    savepoint = resolve_savepoint(from_savepoint) if from_savepoint else None
+    if jobmanager is not None:
+        running = FlinkRest(jobmanager).running(JOB_NAME)
+        if running:
+            raise _fail(f"a {JOB_NAME} job is already running on {jobmanager} ({running[0].id}, "
+                        f"{running[0].state}): stop it first (botes stop)")
     err.print(f"job {JOB_NAME}: {', '.join(family_topics(settings.kafka))} -> {server} at "
               f"{settings.index.url} ({storage_pattern(settings.index)}), dead letters -> "
-              f"{settings.kafka.dead_letter_topic}", highlight=False)
-    build_kafka_job(settings).execute(JOB_NAME)
+              f"{settings.kafka.dead_letter_topic}" + (f", resuming from {savepoint}" if savepoint else ""),
+              highlight=False)
+    env = build_kafka_job(settings, jobmanager, savepoint)
+    if jobmanager is None:
+        env.execute(JOB_NAME)
+        return
+    job_id = str(env.execute_async(JOB_NAME).get_job_id())
+    err.print(f"submitted to the Flink cluster at {jobmanager}: job {job_id} "
+              f"(stop it with `botes stop --jobmanager {jobmanager} --savepoint DIR`)", highlight=False)
+    print(job_id)
+
+
+@app.command()
+def stop(
+    savepoint: Annotated[str | None, typer.Option(
+        "--savepoint", "-s", help="Take a savepoint into this folder, then stop (resume with "
+        "`botes run --from-savepoint`); without it the job is cancelled (its checkpoints are kept).")] = None,
+    jobmanager: Annotated[str | None, typer.Option(
+        "--jobmanager", "-m", help="HOST:PORT of the cluster's REST API; default: flink.jobmanager.")] = None,
+    job: Annotated[str | None, typer.Option("--job", help="The job id; default: the running botes job.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Stop the Kafka job on a Flink cluster, with a savepoint so that it can resume where it stopped."""
+    from pipeline.flink.job import JOB_NAME
+    from pipeline.flink.rest import FlinkRest
+
+    settings = _settings(config)
+    address = jobmanager or settings.flink.jobmanager
+    if not address:
+        raise _fail("which cluster? pass --jobmanager HOST:PORT or set flink.jobmanager")
+    rest = FlinkRest(address)
+    if job is None:
+        running = rest.running(JOB_NAME)
+        if len(running) != 1:
+            raise _fail(f"{len(running)} {JOB_NAME} jobs running on {address}; say which with --job ID")
+        job = running[0].id
+    if savepoint is None:
+        rest.cancel(job)
+        err.print(f"job {job} cancelled; its retained checkpoints stay in the cluster's checkpoint folder "
+                  f"(<execution.checkpointing.dir>/{job}/chk-N)", highlight=False)
+        return
+    location = rest.stop_with_savepoint(job, savepoint)
+    err.print(f"job {job} stopped with a savepoint; resume with `botes run --jobmanager {address} "
+              f"--from-savepoint {location}`", highlight=False)
+    print(location)
+
+
+dlq_app = typer.Typer(no_args_is_help=True, help="Read the dead-letter topic, send dead letters back.")
+app.add_typer(dlq_app, name="dlq")
+
+
+def _shorten(text: str, width: int) -> str:
+    """One line of at most ``width`` characters; control characters (NUL, newlines) shown escaped."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[: width * 2])
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@dlq_app.command("show")
+def dlq_show(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many, the most recent.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON record per line, complete.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Print the most recent dead letters: when, from where, which stage refused them and why."""
+    from datetime import UTC, datetime
+
+    from pipeline.kafka.deadletters import read_dead_letters
+
+    settings = _settings(config)
+    letters = read_dead_letters(settings.kafka, limit)
+    for letter in letters:
+        if as_json:
+            print(json.dumps(letter.record))
+            continue
+        when = (datetime.fromtimestamp(letter.timestamp / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+                if letter.timestamp else "?")
+        record = letter.record
+        where = str(letter.origin) if letter.origin else str(record.get("location") or "(no origin)")
+        print(f"{when}  {where}  {record.get('stage', '?')}: {record.get('reason', '?')}")
+        size = record.get("raw_bytes")
+        cut = " (cut)" if record.get("raw_truncated") else ""
+        print(f"    {size if size is not None else '?'} bytes{cut}: {_shorten(str(record.get('raw', '')), 160)}")
+    err.print(f"{len(letters)} dead letter(s) from {settings.kafka.dead_letter_topic}", highlight=False)
+
+
+@dlq_app.command("replay")
+def dlq_replay(config: ConfigOption = None) -> None:
+    """Send dead letters that are valid events now (e.g. refused by the index before a mapping fix) back
+    to their topic; the others are counted by reason. Each dead letter is looked at once."""
+    from pipeline.kafka.deadletters import DeadLetter, replay_dead_letters
+
+    settings = _settings(config)
+
+    def report(letter: DeadLetter, reason: str | None) -> None:
+        if reason is not None:
+            err.print(f"skipped {letter.origin or '(no origin)'}: {reason}", highlight=False, markup=False)
+
+    outcome = replay_dead_letters(settings.kafka, report)
+    for topic, count in sorted(outcome.sent.items()):
+        err.print(f"sent {count} back to {topic}", highlight=False)
+    skipped = sum(outcome.skipped.values())
+    err.print(f"{sum(outcome.sent.values())} sent again, {skipped} skipped", highlight=False)
+
+
+cluster_app = typer.Typer(no_args_is_help=True, help="A local Flink cluster from the installed apache-flink.")
+app.add_typer(cluster_app, name="cluster")
+
+
+@cluster_app.command("start")
+def cluster_start(
+    directory: Annotated[Path, typer.Option("--dir", help="Settings, logs, checkpoints, savepoints.")
+                         ] = Path(".flink"),
+    taskmanagers: Annotated[int, typer.Option("--taskmanagers", min=1)] = 1,
+    slots: Annotated[int, typer.Option("--slots", min=1, help="Task slots per TaskManager.")] = 2,
+    rest_port: Annotated[int, typer.Option("--rest-port")] = 8081,
+    rpc_port: Annotated[int, typer.Option("--rpc-port")] = 6123,
+) -> None:
+    """Start a standalone Flink cluster (a JobManager and TaskManagers) on this machine, in the background."""
+    from pipeline.flink.cluster import start_daemons
+    from pipeline.flink.rest import FlinkRest
+
+    layout = start_daemons(directory, taskmanagers, rest_port, rpc_port, slots)
+    rest = FlinkRest(f"127.0.0.1:{rest_port}")
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if rest.overview()["taskmanagers"] >= taskmanagers:
+                break
+        except PipelineError:
+            pass
+        if time.monotonic() > deadline:
+            raise _fail(f"the cluster did not come up within 60 s; see the logs in {layout.log_dir}")
+        time.sleep(0.5)
+    err.print(f"Flink cluster up: {taskmanagers} TaskManager(s), REST and web UI at {rest.url}; "
+              f"checkpoints in {layout.checkpoints}, logs in {layout.log_dir}", highlight=False)
+    err.print(f"submit the job with `botes run --jobmanager 127.0.0.1:{rest_port}`", highlight=False)
+
+
+@cluster_app.command("stop")
+def cluster_stop(
+    directory: Annotated[Path, typer.Option("--dir", help="The folder given to `botes cluster start`.")
+                         ] = Path(".flink"),
+) -> None:
+    """Stop the TaskManagers and the JobManager started by `botes cluster start`."""
+    from pipeline.flink.cluster import stop_daemons
+
+    stop_daemons(directory)
+    err.print(f"Flink cluster in {directory} stopped", highlight=False)
 
 
 @app.command()

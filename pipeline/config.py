@@ -70,6 +70,9 @@ class KafkaSettings(_Section):
     # Source type -> family, overriding the default family (topic and index suffix) of a source type,
     # e.g. {"iis": "firewall"} sends IIS events to botes.firewall and botes-firewall.
     routing: dict[str, str] = Field(default_factory=dict)
+    # A message larger than this is not a log record: the job sends it to the dead-letter topic unread.
+    # Kafka's own default limit (message.max.bytes) is about the same.
+    max_message_bytes: int = Field(1_048_576, ge=1024)
 
 
 class RedisSettings(_Section):
@@ -107,9 +110,17 @@ class IndexSettings(_Section):
     api_key: SecretStr | None = None
     verify_certs: bool = True
     ca_certs: Path | None = None
-    bulk_actions: int = Field(500, ge=1)   # documents per bulk request
-    flush_interval: float = Field(1.0, gt=0)  # seconds a partial batch may wait
+    bulk_actions: int = Field(500, ge=1)   # documents per bulk request, at most
+    bulk_bytes: int = Field(5 * 1024 * 1024, ge=1024)  # bytes of documents per bulk request, at most
+    # Bulk requests in flight per worker. A batch goes out as soon as a request slot is free: the first
+    # slot never waits; the others take a batch once it is full or has waited flush_interval seconds.
+    bulk_requests: int = Field(2, ge=1)
+    flush_interval: float = Field(1.0, gt=0)
     request_timeout: float = 30.0
+    # While the index is unreachable or asks to slow down (429, 5xx), each request is tried again after
+    # retry_backoff seconds, doubling up to retry_max_backoff, for as long as it takes: the job waits.
+    retry_backoff: float = Field(0.5, gt=0)
+    retry_max_backoff: float = Field(10.0, gt=0)
 
     @field_validator("namespace")
     @classmethod
@@ -275,8 +286,16 @@ class NetworkSettings(_Section):
 class FlinkSettings(_Section):
     parallelism: int = Field(1, ge=1)
     jars_dir: Path = Path(".cache/jars")   # where `botes fetch-jars` puts the Kafka connector jars
-    async_capacity: int = Field(256, ge=1)  # events in flight in the enrichment operator
+    # Events in flight per worker: enriched, and (in the Kafka job) waiting for the index. bench/cluster.py
+    # measured 1000 against 256: the events waiting for a bulk request leave room for enrichment.
+    async_capacity: int = Field(1000, ge=1)
     checkpoint_interval: float = Field(10.0, gt=0)  # seconds
+    # HOST:PORT of a Flink cluster's REST API: `botes run` submits the job there and returns.
+    # Unset: `botes run` runs the job in its own process (a local MiniCluster) until stopped.
+    jobmanager: str | None = None
+    # The Python the TaskManagers run the job's functions with; unset: the one running `botes`.
+    python_executable: str | None = None
+    health_interval: float = Field(30.0, gt=0)  # seconds between the job's health lines
 
 
 class DownloadSettings(_Section):

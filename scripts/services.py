@@ -14,7 +14,7 @@ Kafka, Elasticsearch 8 and Redis containers instead.  ``BOTES_TEST_SERVICES``
 Command line::
 
     python scripts/services.py install               # install redis-server and the tool wheels
-    python scripts/services.py start [--dir .services] [--kind local|docker|auto]
+    python scripts/services.py start [--dir .services] [--kind local|docker|auto] [--flink-taskmanagers N]
     source .services/env                             # export BOTES_* settings
     python scripts/services.py status [--dir .services]
     python scripts/services.py stop [--dir .services]
@@ -30,6 +30,12 @@ From Python (e.g. a pytest fixture, with ``scripts/`` on ``sys.path``)::
     ...
     services.stop_redis(); services.start_redis()   # Redis outage, same port
     services.stop()
+
+    from services import start_flink_cluster       # a Flink session cluster from the apache-flink wheel
+    cluster = start_flink_cluster(tmp_path, taskmanagers=1)
+    cluster.rest_address                            # for `botes run --jobmanager`
+    cluster.kill_taskmanager(); cluster.start_taskmanager()   # kill -9 one, start a new one
+    cluster.stop()
 
 Servers started this way are also stopped at interpreter exit.
 """
@@ -240,6 +246,9 @@ class ManagedProcess:
     detached: bool
     popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     log_offset: int = 0
+    env: dict[str, str] | None = field(default=None, repr=False)
+    # What /proc/<pid>/cmdline shows once running, if not argv[0] (a script that execs java).
+    cmdline_marker: str | None = None
 
     @property
     def pid(self) -> int | None:
@@ -256,6 +265,7 @@ class ManagedProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=self.detached,
+                env=self.env,
             )
 
     def wait_until_healthy(self, timeout: float = HEALTH_TIMEOUT_S) -> None:
@@ -298,8 +308,16 @@ class ManagedProcess:
             f"last {LOG_TAIL_LINES} lines of {self.log_path}:\n{tail}"
         )
 
+    def kill(self) -> None:
+        """SIGKILL, no grace: a crash, as far as everyone else can tell."""
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait()
+        self.popen = None
+
     def state(self) -> dict[str, Any]:
-        return {"name": self.name, "pid": self.pid, "port": self.port, "executable": Path(self.argv[0]).name}
+        return {"name": self.name, "pid": self.pid, "port": self.port,
+                "executable": self.cmdline_marker or Path(self.argv[0]).name}
 
 
 def redis_process(redis_server: str, port: int, workdir: Path, detached: bool) -> ManagedProcess:
@@ -429,6 +447,126 @@ def start_local_servers(workdir: Path, detached: bool) -> Services:
         servers.stop()
         raise
     return services
+
+
+# --------------------------------------------------------------------------- Flink cluster
+
+
+def flink_rest_json(url: str) -> Any:
+    try:
+        with _NO_PROXY_OPENER.open(url, timeout=2.0) as response:
+            return json.loads(response.read())
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+
+
+@dataclass
+class FlinkCluster:
+    """A standalone Flink session cluster from the apache-flink wheel: one JobManager, N TaskManagers, each
+    a JVM we own (foreground mode), so that a test can kill -9 a TaskManager and start another."""
+
+    layout: Any  # pipeline.flink.cluster.ClusterLayout
+    jobmanager: ManagedProcess
+    rpc_port: int
+    detached: bool
+    slots: int = 2
+    taskmanagers: list[ManagedProcess] = field(default_factory=list)
+    metrics_ports: dict[str, int] = field(default_factory=dict)  # process name -> Prometheus port
+
+    @property
+    def rest_address(self) -> str:
+        return f"{LOOPBACK}:{self.jobmanager.port}"
+
+    @property
+    def processes(self) -> list[ManagedProcess]:
+        return [self.jobmanager, *self.taskmanagers]
+
+    def start_taskmanager(self) -> ManagedProcess:
+        """Start one more TaskManager and wait until the JobManager has registered it."""
+        from pipeline.flink.cluster import script, taskmanager_options
+
+        name = f"taskmanager-{len(self.taskmanagers) + 1}"
+        metrics_port = free_loopback_ports(1)[0]
+        rest = f"http://{self.rest_address}"
+
+        def registered(process: ManagedProcess) -> bool:
+            overview = flink_rest_json(f"{rest}/taskmanagers")
+            return bool(overview) and any(tm["id"] == process.name for tm in overview["taskmanagers"])
+
+        process = ManagedProcess(
+            name=name,
+            argv=[str(script("taskmanager")), "start-foreground",
+                  *taskmanager_options(self.layout, self.rpc_port, name, slots=self.slots,
+                                       prometheus_port=metrics_port)],
+            host=LOOPBACK, port=metrics_port, log_path=self.layout.log_dir / f"{name}.out",
+            is_healthy=registered, detached=self.detached, env=self.layout.environment(),
+            cmdline_marker=f"taskmanager.resource-id={name}",
+        )
+        self.taskmanagers.append(process)
+        self.metrics_ports[name] = metrics_port
+        process.launch()
+        process.wait_until_healthy(timeout=120)
+        return process
+
+    def ensure_taskmanager(self) -> None:
+        """Start a TaskManager if none is running and registered (a test killed it, or it stopped itself)."""
+        listed = flink_rest_json(f"http://{self.rest_address}/taskmanagers") or {"taskmanagers": []}
+        registered = {tm["id"] for tm in listed["taskmanagers"]}
+        if not any(tm.popen is not None and tm.popen.poll() is None and tm.name in registered
+                   for tm in self.taskmanagers):
+            self.start_taskmanager()
+
+    def replace_taskmanagers(self) -> None:
+        """Stop every TaskManager and start one afresh (benchmarks: no run inherits another's workers)."""
+        for process in self.taskmanagers:
+            process.stop()
+        self.start_taskmanager()
+
+    def kill_taskmanager(self, process: ManagedProcess | None = None) -> ManagedProcess:
+        """kill -9 a TaskManager (the first one still running, if not given); its Python workers die with it."""
+        victim = process or next(tm for tm in self.taskmanagers if tm.popen is not None and tm.popen.poll() is None)
+        victim.kill()
+        return victim
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+
+    def state(self) -> dict[str, Any]:
+        return {"rest": self.rest_address, "metrics_ports": self.metrics_ports,
+                "processes": [process.state() for process in self.processes if process.pid is not None]}
+
+
+def start_flink_cluster(workdir: Path, taskmanagers: int = 1, *, detached: bool = False,
+                        slots: int = 2) -> FlinkCluster:
+    """A JobManager and ``taskmanagers`` TaskManagers on free loopback ports, checkpoints in workdir.
+
+    Stopped at interpreter exit unless detached.
+    """
+    from pipeline.flink.cluster import jobmanager_options, prepare_layout, script
+
+    layout = prepare_layout(Path(workdir).resolve() / "flink")
+    rest_port, rpc_port, metrics_port = free_loopback_ports(3)
+    jobmanager = ManagedProcess(
+        name="jobmanager",
+        argv=[str(script("jobmanager")), "start-foreground",
+              *jobmanager_options(layout, rest_port, rpc_port, prometheus_port=metrics_port)],
+        host=LOOPBACK, port=rest_port, log_path=layout.log_dir / "jobmanager.out",
+        is_healthy=lambda proc: flink_rest_json(f"http://{proc.host}:{proc.port}/overview") is not None,
+        detached=detached, env=layout.environment(), cmdline_marker="StandaloneSessionClusterEntrypoint",
+    )
+    cluster = FlinkCluster(layout, jobmanager, rpc_port, detached, slots, metrics_ports={"jobmanager": metrics_port})
+    if not detached:
+        atexit.register(cluster.stop)
+    try:
+        jobmanager.launch()
+        jobmanager.wait_until_healthy(timeout=120)
+        for _ in range(taskmanagers):
+            cluster.start_taskmanager()
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
 
 
 # --------------------------------------------------------------------------- testcontainers
@@ -629,8 +767,11 @@ def state_is_live(state: dict[str, Any]) -> bool:
     return any(pid_runs(p["pid"], p["executable"]) for p in state["processes"]) or bool(state["containers"])
 
 
-def write_state(state_dir: Path, services: Services) -> None:
-    (state_dir / STATE_FILE).write_text(json.dumps(services.state(), indent=2) + "\n")
+def write_state(state_dir: Path, services: Services, flink: FlinkCluster | None = None) -> None:
+    state = services.state()
+    if flink is not None:
+        state["processes"].extend(flink.state()["processes"])
+    (state_dir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
     exports = "".join(f"export {key}={shlex.quote(value)}\n" for key, value in services.env.items())
     (state_dir / ENV_FILE).write_text(exports)
 
@@ -646,12 +787,19 @@ def cli_start(args: argparse.Namespace) -> int:
     if state is not None and state_is_live(state):
         print(f"services already recorded in {args.dir / STATE_FILE}; run `stop` first", file=sys.stderr)
         return 1
+    flink = None
     try:
         services = start_services(args.dir, args.kind, detached=True)
+        if args.flink_taskmanagers:
+            flink = start_flink_cluster(args.dir, args.flink_taskmanagers, detached=True)
     except RuntimeError as error:
         print(error, file=sys.stderr)
         return 1
-    write_state(args.dir, services)
+    if flink is not None:
+        services.env["BOTES_FLINK__JOBMANAGER"] = flink.rest_address
+        services.description += (f", Flink session cluster on {flink.rest_address} "
+                                 f"({args.flink_taskmanagers} TaskManager(s))")
+    write_state(args.dir, services, flink)
     print(services.description)
     return 0
 
@@ -710,6 +858,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                 choices=("local", "docker", "auto"),
                 default=None,
                 help=f"default: ${KIND_ENV_VAR} or auto",
+            )
+            command.add_argument(
+                "--flink-taskmanagers",
+                type=int,
+                default=0,
+                help="also start a Flink session cluster with this many TaskManagers (sets BOTES_FLINK__JOBMANAGER)",
             )
     return parser.parse_args(argv)
 

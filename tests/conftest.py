@@ -52,6 +52,27 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
                 os.environ[key] = value
 
 
+@pytest.fixture(scope="session")
+def flink_cluster(services: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A Flink session cluster (one JobManager, one TaskManager) from scripts/services.py, shared by the
+    cluster tests; a test that kills the TaskManager starts a new one. Jobs get the address through
+    BOTES_FLINK__JOBMANAGER in their own environment only, so other tests keep running jobs in-process."""
+    from services import start_flink_cluster  # scripts/services.py
+
+    cluster = start_flink_cluster(tmp_path_factory.mktemp("flink"), taskmanagers=1)
+    _USED.append(f"Flink {cluster_version()} session cluster on {cluster.rest_address}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def cluster_version() -> str:
+    from pyflink.version import __version__
+
+    return str(__version__)
+
+
 @pytest.fixture
 def no_botes_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Settings read BOTES_* variables: start a test without any from the caller's shell (or the services)."""

@@ -39,8 +39,14 @@ def as_flink_value(value: Any) -> str:
 
 def settings_arguments(config: Path) -> list[str]:
     tree = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
-    return [f"-D{key}={as_flink_value(value)}" for key, value in sorted(flatten(tree).items())
-            if key not in NETWORK_KEYS]
+    arguments = [f"-D{key}={as_flink_value(value)}" for key, value in sorted(flatten(tree).items())
+                 if key not in NETWORK_KEYS]
+    # config-parser-utils.sh passes its arguments on unquoted: "10 min" would arrive as "10".
+    spaced = [argument for argument in arguments if " " in argument]
+    if spaced:
+        raise SystemExit(f"{config}: Flink's config-parser-utils.sh cuts values at spaces; write durations "
+                         f"without one (10min, not 10 min): {', '.join(spaced)}")
+    return arguments
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -17,27 +17,25 @@ from pathlib import Path
 from typing import Any
 
 from pyflink.common import Types
-from pyflink.datastream import (
-    AsyncFunction,
-    KeyedProcessFunction,
-    OutputTag,
-    ProcessFunction,
-    RuntimeContext,
-)
+from pyflink.datastream import AsyncFunction, OutputTag, ProcessFunction, RuntimeContext
 
 from pipeline.cache import Cache, open_cache, with_cache
 from pipeline.cache.metrics import metrics_summary
 from pipeline.config import Settings
 from pipeline.enrich import EnrichmentChain, build_enrichers
-from pipeline.events import Event, Rejected
+from pipeline.enrich.chain import FAILURES_FIELD
+from pipeline.events import Event, Rejected, get_path, set_path
 from pipeline.index.documents import index_document
-from pipeline.index.rollover import rollover_guard
-from pipeline.index.writer import IndexDoc, IndexWriter, open_client
+from pipeline.index.rollover import already_stored_lookup, rollover_guard
+from pipeline.index.writer import BulkIndexer, Created, Refused, elasticsearch_sender, open_client
+from pipeline.kafka.deadletters import Origin, dead_letter_record, encode_dead_letter
+from pipeline.kafka.lag import GroupLag
+from pipeline.kafka.messages import parse_message
+from pipeline.kafka.topics import family_topics
 from pipeline.normalize import Normalizer
 from pipeline.normalize.complete import LogstashCompletion, is_from_logstash
-from pipeline.normalize.records import parse_record
 
-__all__ = ["DEAD_LETTERS", "ParseEvents", "NormalizeLines", "Enrich", "WriteToIndex", "index_shard"]
+__all__ = ["DEAD_LETTERS", "NormalizeLines", "Enrich", "IndexMessages", "health_line"]
 
 log = logging.getLogger(__name__)
 
@@ -47,32 +45,6 @@ DEAD_LETTERS = OutputTag("dead-letters", Types.STRING())
 
 def _dead_letter(rejected: Rejected, stage: str) -> tuple[OutputTag, str]:
     return DEAD_LETTERS, json.dumps(rejected.as_record(stage))
-
-
-class ParseEvents(ProcessFunction):  # type: ignore[misc]
-    """Kafka message -> ECS event JSON (a Logstash pipeline's event completed first); anything else -> dead letters."""
-
-    def open(self, runtime_context: RuntimeContext) -> None:
-        self._rejected = runtime_context.get_metrics_group().counter("events_rejected")
-        self._logstash = LogstashCompletion()
-
-    def process_element(self, value: str, ctx: ProcessFunction.Context) -> Iterator[Any]:
-        record = parse_record(value)
-        if isinstance(record, dict) and is_from_logstash(record):
-            completed = self._logstash.complete(record)  # the document `botes replay` makes of the same line
-            if isinstance(completed, Rejected):
-                self._rejected.inc()
-            yield _dead_letter(completed, "normalize") if isinstance(completed, Rejected) else json.dumps(completed)
-            return
-        if isinstance(record, Rejected):
-            reason = record.reason
-        elif not isinstance(record.get("event"), dict) or "dataset" not in record["event"]:
-            reason = "not an ECS event from `botes replay` (no event.dataset)"
-        else:
-            yield value
-            return
-        self._rejected.inc()
-        yield _dead_letter(Rejected(reason, value), "parse")
 
 
 class NormalizeLines(ProcessFunction):  # type: ignore[misc]
@@ -123,11 +95,15 @@ class Enrich(AsyncFunction):  # type: ignore[misc]
         self._chain: EnrichmentChain | None = None
         self._cache: Cache | None = None
         self._building: asyncio.Lock | None = None
+        self._logged_bug = False
 
     def open(self, runtime_context: RuntimeContext) -> None:
+        # Plain counts read by gauges: PyFlink counters only count in the harness's own thread, and an
+        # async function runs on its event loop's thread (gauges are read when a bundle finishes).
+        self._counts = dict.fromkeys(("events_enriched", "lookup_failures"), 0)
         metrics = runtime_context.get_metrics_group()
-        self._enriched = metrics.counter("events_enriched")
-        self._failures = metrics.counter("lookup_failures")
+        for name in self._counts:
+            metrics.gauge(name, lambda name=name: self._counts[name])
         self._register_lookup_gauges(metrics)
 
     def _register_lookup_gauges(self, metrics: Any) -> None:
@@ -175,71 +151,160 @@ class Enrich(AsyncFunction):  # type: ignore[misc]
         return self._chain
 
     async def async_invoke(self, value: str) -> list[str]:
+        return [json.dumps(await self._enrich(json.loads(value)))]
+
+    async def _enrich(self, event: Event) -> Event:
+        """The enriched event; a source that breaks on it (a bug, hostile field types) marks the event
+        instead of stopping it, like any failed lookup."""
         chain = await self._get_chain()
-        event: Event = await chain.enrich(json.loads(value))
-        self._enriched.inc()
-        failures = event.get("botes", {}).get("enrichment", {}).get("failures")
-        if failures:
-            self._failures.inc(len(failures))
-        return [json.dumps(event)]
+        try:
+            event = await chain.enrich(event)
+        except Exception as exc:
+            if not self._logged_bug:
+                self._logged_bug = True
+                log.exception("the enrichment chain raised; such events are indexed with a failure marker")
+            failures = get_path(event, FAILURES_FIELD)
+            marker = {"source": "enrichment", "field": "", "reason": f"error: {type(exc).__name__}"}
+            set_path(event, FAILURES_FIELD, [*(failures if isinstance(failures, list) else []), marker])
+        self._counts["events_enriched"] += 1
+        failures = get_path(event, FAILURES_FIELD)
+        if isinstance(failures, list):
+            self._counts["lookup_failures"] += len(failures)
+        return event
 
 
-def index_shard(value: str, shards: int) -> int:
-    """Spreads documents over the writer's parallel instances."""
-    return hash(value) % shards
+# The job's counts, as Flink metrics (gauges: see Enrich.open) and in the health line.
+_COUNTERS = ("events_in", "events_rejected", "documents_indexed", "documents_duplicate", "documents_refused",
+             "dead_lettered")
 
 
-class WriteToIndex(KeyedProcessFunction):  # type: ignore[misc]
-    """Buffers documents and bulk-writes them when the batch is full or ``flush_interval`` has passed.
+def _cache_hit_ratio(summary: dict[str, Any]) -> float | None:
+    """Share of cached lookups answered by a cache tier (memory, then Redis) instead of the source."""
+    tiers = summary.get("cache", {})
+    first = tiers.get("memory") or next(iter(tiers.values()), None)
+    if not first:
+        return None
+    lookups = first["hits"] + first["misses"]
+    hits = sum(tier["hits"] for tier in tiers.values())
+    return hits / lookups if lookups else None
 
-    Emits a dead-letter record for each document the index refuses (e.g. a mapping error).
+
+def health_line(counts: dict[str, int], cache_hit_ratio: float | None, consumer_lag: int | None) -> str:
+    ratio = "-" if cache_hit_ratio is None else f"{cache_hit_ratio:.1%}"
+    lag = "-" if consumer_lag is None else str(consumer_lag)
+    return (f"health: {counts['events_in']} events in, {counts['documents_indexed']} indexed "
+            f"(+{counts['documents_duplicate']} already there), {counts['dead_lettered']} dead-lettered, "
+            f"{counts['lookup_failures']} lookup "
+            f"failures, cache hit ratio {ratio}, consumer lag {lag}, {counts['waiting']} waiting for the index")
+
+
+class IndexMessages(Enrich):
+    """The production job's one Python step: Kafka message -> parse (a Logstash pipeline's event completed)
+    -> enrich -> index.
+
+    Input rows are (topic, partition, offset, timestamp, value); the output is the message's dead letter,
+    if it has one (not an event, or refused by the index), with its reason, payload and origin.
+
+    At-least-once into the index, by construction: a call returns only once the index has taken the
+    document (or refused it for good), and Flink never lets a checkpoint pass a call in flight. PyFlink's
+    async operator does not store in-flight elements in the checkpoint (as Java's AsyncWaitOperator does);
+    it drains them instead: before each checkpoint barrier the Java operator finishes the current bundle
+    (AbstractPythonFunctionOperator.prepareSnapshotPreBarrier -> invokeFinishBundle, flink-python), and the
+    Python side only finishes a bundle once its queue of in-flight elements is empty
+    (pyflink/fn_execution/datastream/process/async_function/operation.py: AsyncOperation.finish ->
+    _wait_for_in_flight_inputs_finished). So every message before a completed checkpoint's offsets is in
+    the index or in the dead-letter topic (the Kafka sink flushes on the same checkpoint); after a crash
+    the job re-reads from those offsets, and ``create`` with the deterministic id makes re-reads harmless.
+    Nothing is buffered across calls: the documents of in-flight calls share bulk requests (BulkIndexer).
     """
 
     def __init__(self, settings: Settings) -> None:
-        self._settings = settings.index
-        self._routing = settings.kafka.routing
+        super().__init__(settings)
+        self._indexer: BulkIndexer | None = None
+        self._consumer_lag: int | None = None
+        self._logstash = LogstashCompletion()
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        client = open_client(self._settings)
-        self._writer = IndexWriter(client)
-        self._guard = rollover_guard(client, self._settings)  # None for plain indices
-        self._buffer: list[IndexDoc] = []
-        self._timer_due = False
+        super().open(runtime_context)
         metrics = runtime_context.get_metrics_group()
-        self._created = metrics.counter("documents_created")
-        self._duplicates = metrics.counter("documents_duplicate")
-        self._refused = metrics.counter("documents_refused")
-
-    def process_element(self, value: str, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
-        event = json.loads(value)
-        self._buffer.append(index_document(event, self._settings, self._routing))
-        if len(self._buffer) >= self._settings.bulk_actions:
-            yield from self._flush()
-        elif not self._timer_due:
-            self._timer_due = True
-            due = ctx.timer_service().current_processing_time() + int(self._settings.flush_interval * 1000)
-            ctx.timer_service().register_processing_time_timer(due)
-
-    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterator[Any]:
-        self._timer_due = False
-        yield from self._flush()
-
-    def _flush(self) -> Iterator[Any]:
-        if not self._buffer:
-            return
-        batch, self._buffer = self._buffer, []
-        started = time.monotonic()
-        batch, stored_before_rollover = self._guard.without_stored(batch) if self._guard else (batch, 0)
-        result = self._writer.write(batch)
-        log.debug("bulk wrote %d documents in %.3f s", len(batch), time.monotonic() - started)
-        self._created.inc(result.created)
-        self._duplicates.inc(result.duplicates + stored_before_rollover)
-        self._refused.inc(len(result.rejected))
-        for doc, reason in result.rejected:
-            yield json.dumps({"stage": "index", "reason": reason, "raw": json.dumps(doc.source),
-                              "index": doc.index, "id": doc.id})
+        for name in _COUNTERS:
+            self._counts[name] = 0
+            metrics.gauge(name, lambda name=name: self._counts[name])
+        # Lag is the group's, over all partitions: one worker measures it (-1 until it has), the others
+        # report 0, so the workers' values add up.
+        measures_lag = runtime_context.get_index_of_this_subtask() == 0
+        metrics.gauge("consumer_lag", lambda: -1 if self._consumer_lag is None else self._consumer_lag)
+        if not measures_lag:
+            self._consumer_lag = 0
+        self._measures_lag = measures_lag
+        metrics.gauge("index_waiting", lambda: self._indexer.stats.waiting if self._indexer else 0)
+        metrics.gauge("index_retries", lambda: self._indexer.stats.retries if self._indexer else 0)
+        metrics.gauge("cache_hit_ratio_percent", lambda: round(100 * (self._hit_ratio() or 0)))
+        self._stop_health = threading.Event()
+        self._health = threading.Thread(target=self._report_health, name="botes-health", daemon=True)
+        self._health.start()
 
     def close(self) -> None:
-        # Timers flush normally; what is left at shutdown is written before the worker goes.
-        for _ in self._flush():
-            log.error("a document was refused by the index at shutdown; see the dead-letter topic")
+        self._stop_health.set()
+        super().close()
+
+    def _hit_ratio(self) -> float | None:
+        try:
+            return _cache_hit_ratio(self.summary())
+        except RuntimeError:  # the event loop changed a counter while we read it
+            return None
+
+    def _report_health(self) -> None:
+        """The health thread: measures the lag (off the event loop: it asks Kafka) and logs the line."""
+        lag = GroupLag(self._settings.kafka, family_topics(self._settings.kafka)) if self._measures_lag else None
+        try:
+            while not self._stop_health.wait(self._settings.flink.health_interval):
+                if lag is not None:
+                    self._consumer_lag = lag.measure()
+                counts = {**self._counts, "waiting": self._indexer.stats.waiting if self._indexer else 0}
+                log.info(health_line(counts, self._hit_ratio(), self._consumer_lag))
+        finally:
+            if lag is not None:
+                lag.close()
+
+    def _get_indexer(self) -> BulkIndexer:
+        if self._indexer is None:  # inside the event loop: its tasks and futures belong to it
+            index = self._settings.index
+            client = open_client(index, max_retries=0)
+            guard = rollover_guard(client, index)  # None for plain indices
+            self._indexer = BulkIndexer(
+                elasticsearch_sender(client), max_actions=index.bulk_actions,
+                max_bytes=index.bulk_bytes, max_requests=index.bulk_requests, linger=index.flush_interval,
+                backoff=index.retry_backoff, max_backoff=index.retry_max_backoff,
+                already_stored=already_stored_lookup(guard) if guard else None)
+        return self._indexer
+
+    def _count(self, *names: str) -> None:
+        for name in names:
+            self._counts[name] += 1
+
+    async def async_invoke(self, message: Any) -> list[str]:
+        topic, partition, offset, timestamp, value = message[0], message[1], message[2], message[3], message[4]
+        if topic is None:  # a tick: it only lets the operator finish bundles, and so report its metrics
+            return []
+        origin = Origin(topic, partition, offset, timestamp.to_epoch_milli() if timestamp is not None else None)
+        self._count("events_in")
+        event = parse_message(value, self._settings.kafka.max_message_bytes)
+        if isinstance(event, Rejected):
+            self._count("events_rejected", "dead_lettered")
+            return [encode_dead_letter(dead_letter_record("parse", event, origin, payload=value))]
+        if is_from_logstash(event):
+            event = self._logstash.complete(event)  # the document `botes replay` makes of the same line
+            if isinstance(event, Rejected):
+                self._count("events_rejected", "dead_lettered")
+                return [encode_dead_letter(dead_letter_record("normalize", event, origin, payload=value))]
+        event = await self._enrich(event)
+        doc = index_document(event, self._settings.index, self._settings.kafka.routing)
+        outcome = await self._get_indexer().index(doc)
+        if isinstance(outcome, Refused):
+            self._count("documents_refused", "dead_lettered")
+            rejected = Rejected(outcome.reason, value.decode("utf-8") if value else "")
+            return [encode_dead_letter(dead_letter_record("index", rejected, origin, payload=value,
+                                                          index=doc.index, id=doc.id))]
+        self._count("documents_indexed" if isinstance(outcome, Created) else "documents_duplicate")
+        return []

@@ -20,19 +20,21 @@ rolled over, after its range was read (a window of the bulk request's duration).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from pipeline.config import IndexSettings
 from pipeline.errors import DependencyError
 from pipeline.index.documents import template_pattern
-from pipeline.index.writer import IndexDoc
+from pipeline.index.writer import AlreadyStored, IndexDoc, IndexUnavailable
 
-__all__ = ["RolloverGuard", "BackingIndices", "data_stream_backing_indices", "rollover_guard", "event_millis"]
+__all__ = ["RolloverGuard", "BackingIndices", "data_stream_backing_indices", "rollover_guard", "already_stored_lookup",
+           "event_millis"]
 
 log = logging.getLogger(__name__)
 
@@ -144,3 +146,16 @@ def rollover_guard(client: Elasticsearch, settings: IndexSettings) -> RolloverGu
     if settings.server != "elasticsearch" or not settings.dedup_across_rollover:
         return None
     return RolloverGuard(client, data_stream_backing_indices(client, template_pattern(settings)))
+
+
+def already_stored_lookup(guard: RolloverGuard) -> AlreadyStored:
+    """The guard as BulkIndexer asks it (in a worker thread); the index unreachable is IndexUnavailable, so
+    the batch waits and is tried again like a bulk request."""
+    async def lookup(docs: list[IndexDoc]) -> set[tuple[str, str]]:
+        try:
+            return await asyncio.to_thread(guard.already_stored, docs)
+        except ApiError as exc:
+            raise IndexUnavailable(f"rollover guard: {exc.meta.status} {exc.message}") from None
+        except TransportError as exc:
+            raise IndexUnavailable(f"rollover guard: {type(exc).__name__}: {exc.message}") from None
+    return lookup

@@ -8,6 +8,7 @@ opens a gate (for ordering without sleeps).
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -120,12 +121,13 @@ class ProviderServer:
                     reply.gate.wait(GATE_WAIT)
                 if reply.hang:
                     time.sleep(reply.hang)
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up waiting
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
 
             do_GET = do_POST = do_PUT = do_DELETE = _answer
 

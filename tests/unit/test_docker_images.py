@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import Any
 
 import pyflink
+import pytest
 import yaml
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -100,3 +101,10 @@ def test_nested_and_dotted_settings_merge_but_addresses_stay_the_images(tmp_path
     default = load_flink_settings_script().flatten(yaml.safe_load((PYFLINK / "conf" / "config.yaml").read_text()))
     assert merged["taskmanager.bind-host"] == default["taskmanager.bind-host"]
     assert merged["rest.address"] == default["rest.address"]
+
+
+def test_a_value_with_a_space_is_refused_before_flinks_script_cuts_it(tmp_path: Path) -> None:
+    shared = tmp_path / "shared.yaml"
+    shared.write_text("execution:\n  checkpointing:\n    timeout: 10 min\n")
+    with pytest.raises(SystemExit, match=r"10min, not 10 min.*-Dexecution\.checkpointing\.timeout=10 min"):
+        load_flink_settings_script().settings_arguments(shared)

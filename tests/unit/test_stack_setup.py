@@ -44,11 +44,7 @@ def botes_commands() -> list[list[str]]:
             and node.elts[0].value == "botes"]
 
 
-@pytest.mark.parametrize("command", [
-    pytest.param(command, marks=pytest.mark.xfail(
-        strict=True, reason="botes run --jobmanager comes with the job on a Flink cluster (issue 11); "
-                            "drop this mark when it is merged")) if "--jobmanager" in command else command
-    for command in botes_commands()], ids=" ".join)
+@pytest.mark.parametrize("command", botes_commands(), ids=" ".join)
 def test_the_botes_commands_it_runs_exist(command: list[str]) -> None:
     """The stack cannot be run here (no Docker engine): at least each command it gives `botes` must parse."""
     result = CliRunner().invoke(app, [*command, "--help"])

@@ -40,3 +40,21 @@ def test_no_guard_for_plain_indices_or_when_switched_off() -> None:
     assert rollover_guard(client, IndexSettings(server="opensearch")) is None
     assert rollover_guard(client, IndexSettings(dedup_across_rollover=False)) is None
     assert rollover_guard(client, IndexSettings()) is not None
+
+
+def test_the_job_asks_the_guard_off_its_event_loop_and_an_unreachable_index_means_wait_and_retry() -> None:
+    import asyncio
+
+    from elasticsearch import Elasticsearch
+
+    from pipeline.index.rollover import already_stored_lookup
+    from pipeline.index.writer import IndexDoc, IndexUnavailable
+    from tests.fakes.ports import closed_port
+
+    client = Elasticsearch(f"http://127.0.0.1:{closed_port()}", max_retries=0, request_timeout=2)
+    guard = rollover_guard(client, IndexSettings())
+    assert guard is not None
+    lookup = already_stored_lookup(guard)
+    doc = IndexDoc("logs-botes.ids-default", "id1", {"@timestamp": "2016-08-10T21:00:00Z"})
+    with pytest.raises(IndexUnavailable, match="rollover guard: ConnectionError"):
+        asyncio.run(lookup([doc]))
