@@ -5,8 +5,8 @@
 
 - ``passthrough``: FileSource over the ``botesv1.*.json`` files -> ``json.dumps(json.loads(line))`` ->
   FileSink, in batch mode: the engine's own ceiling for a Python job over these lines.
-- ``kafka-identity``: the production Kafka job (Kafka -> parse -> ... -> index writer) with an identity map
-  in place of the enrichment step.
+- ``kafka-identity``: the production Kafka job (Kafka -> parse, enrich, index in one operator) with the
+  enrichment step doing nothing.
 
 Each runs in its own process: a PyFlink client leaves gateway variables in its environment that would make
 later ``botes`` subprocesses believe they are Flink workers.
@@ -38,16 +38,16 @@ def passthrough(inputs: Path, out: Path, parallelism: int) -> None:
 
 
 def kafka_identity() -> None:
-    from pyflink.common import Types
-
     from pipeline.config import load_settings
     from pipeline.flink import job
+    from pipeline.flink.functions import IndexMessages
 
-    def identity(events: Any, settings: Any, summary_dir: str | None = None) -> Any:
-        return events.map(lambda value: value, output_type=Types.STRING()).name("identity")
+    class IndexWithoutEnrichment(IndexMessages):
+        async def _enrich(self, event: Any) -> Any:
+            return event
 
-    # The job's own graph with one step swapped: the enrichment operator becomes an identity map.
-    job.enrich_stream = identity
+    # The job's own graph with one step swapped: its operator parses and indexes, but enriches nothing.
+    job.IndexMessages = IndexWithoutEnrichment  # type: ignore[attr-defined]
     job.build_kafka_job(load_settings()).execute(job.JOB_NAME + "-identity")
 
 
