@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 __all__ = ["Event", "Target", "Found", "NotFound", "Failed", "Outcome", "Rejected", "document_id", "get_path",
-           "set_path", "set_at", "split_path", "remove_path", "iter_leaves"]
+           "set_path", "set_at", "split_path", "remove_path", "iter_leaves", "encode_event"]
 
 # An event stays in its wire form, ECS JSON as a dict, so the hot path never converts it twice.
 Event = dict[str, Any]
@@ -70,6 +73,19 @@ class Rejected:
         if self.location:
             record["location"] = self.location
         return record
+
+
+def encode_event(event: Event) -> str:
+    """An event (or any JSON value) as compact JSON text, the same value ``json.loads`` gives back.
+
+    orjson is ~7x faster than ``json.dumps`` on an enriched event; it refuses integers beyond 64 bits and
+    lone surrogates, which ``json`` writes exactly (a surrogate as an escape, so the text stays valid UTF-8).
+    (orjson writes a non-finite float as null where ``json`` writes the non-JSON token NaN.)
+    """
+    try:
+        return orjson.dumps(event).decode()
+    except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits, a lone surrogate
+        return json.dumps(event, separators=(",", ":"))
 
 
 def document_id(event: Event) -> str:

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.enrich.base import Enricher, answer_now, event_field
-from pipeline.events import Event, Failed, Found, Outcome, Target, set_path
+from pipeline.events import Event, Failed, Found, Outcome, Target, get_path, set_path
 
-__all__ = ["EnrichmentChain", "Progress", "merge_into", "FAILURES_FIELD"]
+__all__ = ["EnrichmentChain", "Progress", "merge_into", "mark_chain_error", "FAILURES_FIELD"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,23 @@ class Progress:
     event: Event
     position: int = 0
     failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_record(self) -> dict[str, Any]:
+        """The JSON form, to hand the event on to where its lookups can wait (another operator)."""
+        return {"event": self.event, "position": self.position, "failures": self.failures}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Progress:
+        return cls(record["event"], record["position"], record["failures"])
+
+
+def mark_chain_error(event: Event, exc: Exception) -> Event:
+    """``event`` marked as one the chain broke on (a bug, hostile field types): it goes on with a failure
+    marker, like an event with a failed lookup, instead of stopping the job."""
+    failures = get_path(event, FAILURES_FIELD)
+    marker = {"source": "enrichment", "field": "", "reason": f"error: {type(exc).__name__}"}
+    set_path(event, FAILURES_FIELD, [*(failures if isinstance(failures, list) else []), marker])
+    return event
 
 
 class EnrichmentChain:

@@ -1,5 +1,9 @@
 """Embedded mode: the same enrichment on the local Flink MiniCluster, BOTES files in, NDJSON out.
 
+    per file: FileSource (lines) -> NormalizeAndEnrich (normalise, enrich what memory answers) --> events
+                                      |-- NEEDS_IO -> FinishEnrichment (async: lookups that wait) --> events
+                                      `-- DEAD_LETTERS (rejected lines, with file:line) --> rejected
+
 No Kafka, Redis or index server: the cache is in-process. The job runs in batch mode and writes part
 files with Flink's FileSink (collecting results through the client is ~10x slower); they are then
 joined into the one output file. Records that cannot be normalised are kept with their reason.
@@ -14,15 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pyflink.common import Encoder, Types, WatermarkStrategy
-from pyflink.datastream import DataStream, RuntimeExecutionMode
+from pyflink.common import Encoder, Time, Types, WatermarkStrategy
+from pyflink.datastream import AsyncDataStream, DataStream, RuntimeExecutionMode
 from pyflink.datastream.connectors.file_system import BucketAssigner, FileSink, FileSource, StreamFormat
 
 from pipeline.cache.metrics import merge_summaries
 from pipeline.config import Settings
 from pipeline.flink.environment import make_environment
-from pipeline.flink.functions import DEAD_LETTERS, NormalizeLines
-from pipeline.flink.job import enrich_stream
+from pipeline.flink.functions import DEAD_LETTERS, NEEDS_IO, FinishEnrichment, NormalizeAndEnrich
 from pipeline.normalize import BotesFile
 
 __all__ = ["EmbeddedReport", "run_embedded"]
@@ -42,12 +45,16 @@ def _file_sink(directory: Path) -> FileSink:
 
 
 def _read_lines(source: BotesFile, env: Any) -> DataStream:
-    # ISO-8859-1 maps each byte to one character, so NormalizeLines recovers the file's exact bytes.
+    # ISO-8859-1 maps each byte to one character, so NormalizeAndEnrich recovers the file's exact bytes.
     file_source = FileSource.for_record_stream_format(
         StreamFormat.text_line_format("ISO-8859-1"), str(source.path.resolve())).build()
-    # Parallelism 1: a text file is one split anyway, and NormalizeLines counts its lines in order.
+    # Parallelism 1: a text file is one split anyway, and NormalizeAndEnrich counts its lines in order.
     return (env.from_source(file_source, WatermarkStrategy.no_watermarks(), f"read {source.path.name}")
             .set_parallelism(1))
+
+
+def _union(streams: list[DataStream]) -> DataStream:
+    return streams[0].union(*streams[1:]) if len(streams) > 1 else streams[0]
 
 
 def _part_files(directory: Path) -> list[Path]:
@@ -61,18 +68,22 @@ def run_embedded(settings: Settings, files: Sequence[BotesFile], output: Path) -
     work = output.parent / f".{output.name}.parts"
     shutil.rmtree(work, ignore_errors=True)
 
-    normalized = [
+    summaries = str(work / "lookups")
+    per_file = [
         _read_lines(botes_file, env)
-        .process(NormalizeLines(botes_file.source_type, str(botes_file.path),
-                                      settings.normalize.default_timezone), output_type=Types.STRING())
+        .process(NormalizeAndEnrich(settings, botes_file.source_type, str(botes_file.path), summaries),
+                 output_type=Types.STRING())
         .set_parallelism(1)
-        .name(f"normalize {botes_file.source_type}")
+        .name(f"normalise + enrich {botes_file.source_type}")
         for botes_file in files
     ]
-    events = normalized[0].union(*normalized[1:]) if len(normalized) > 1 else normalized[0]
-    enrich_stream(events, settings, str(work / "lookups")).sink_to(_file_sink(work / "events")).name("enriched events")
-    rejected = [stream.get_side_output(DEAD_LETTERS) for stream in normalized]
-    (rejected[0].union(*rejected[1:]) if len(rejected) > 1 else rejected[0]).sink_to(
+    # No operator timeout: every lookup has its own.
+    finished = AsyncDataStream.unordered_wait(
+        _union([stream.get_side_output(NEEDS_IO) for stream in per_file]), FinishEnrichment(settings, summaries),
+        Time.milliseconds(0), settings.flink.async_capacity, Types.STRING(),
+    ).name("finish enrichment (lookups with I/O)")
+    _union([*per_file, finished]).sink_to(_file_sink(work / "events")).name("enriched events")
+    _union([stream.get_side_output(DEAD_LETTERS) for stream in per_file]).sink_to(
         _file_sink(work / "rejected")).name("rejected records")
     env.execute("botes-embedded")
 

@@ -23,8 +23,8 @@ from pipeline.cache import Cache, open_cache, with_cache
 from pipeline.cache.metrics import metrics_summary
 from pipeline.config import Settings
 from pipeline.enrich import EnrichmentChain, build_enrichers
-from pipeline.enrich.chain import FAILURES_FIELD
-from pipeline.events import Event, Rejected, get_path, set_path
+from pipeline.enrich.chain import FAILURES_FIELD, Progress, mark_chain_error
+from pipeline.events import Event, Rejected, encode_event, get_path
 from pipeline.index.documents import index_document
 from pipeline.index.rollover import already_stored_lookup, rollover_guard
 from pipeline.index.writer import BulkIndexer, Created, Refused, elasticsearch_sender, open_client
@@ -35,7 +35,8 @@ from pipeline.kafka.topics import family_topics
 from pipeline.normalize import Normalizer
 from pipeline.normalize.complete import LogstashCompletion, is_from_logstash
 
-__all__ = ["DEAD_LETTERS", "NormalizeLines", "Enrich", "IndexMessages", "health_line"]
+__all__ = ["DEAD_LETTERS", "NEEDS_IO", "NormalizeAndEnrich", "Enrich", "FinishEnrichment", "IndexMessages",
+           "health_line"]
 
 log = logging.getLogger(__name__)
 
@@ -47,57 +48,24 @@ def _dead_letter(rejected: Rejected, stage: str) -> tuple[OutputTag, str]:
     return DEAD_LETTERS, json.dumps(rejected.as_record(stage))
 
 
-class NormalizeLines(ProcessFunction):  # type: ignore[misc]
-    """BOTES line of one file -> ECS event JSON (embedded mode reads the files itself).
-
-    Lines arrive decoded as ISO-8859-1, which maps every byte to one character, so encoding them back
-    gives the exact bytes of the file: bad UTF-8 is then rejected exactly as `botes replay` rejects it.
-
-    Flink's text format gives no line numbers, so this operator counts them: a text file is one split,
-    read from its start by one reader, and the file's source and this operator both run at parallelism 1
-    (see embedded.py), so every line of the file arrives here, blank ones included, in file order.
-    The count is kept per element (one add); the "file:line" text is built only for a rejected line.
-    (Flink's reader also ends a line at a lone CR, which `read_lines` does not: in a file with bare CRs
-    inside lines the numbers differ from `botes replay`'s after the first one.)
-    """
-
-    def __init__(self, source_type: str, file_name: str, default_timezone: str = "UTC") -> None:
-        self._source_type = source_type
-        self._file_name = file_name
-        self._default_timezone = default_timezone
-
-    def open(self, runtime_context: RuntimeContext) -> None:
-        self._normalizer = Normalizer(self._default_timezone)
-        self._line_number = 0
-
-    def process_element(self, value: str, ctx: ProcessFunction.Context) -> Iterator[Any]:
-        self._line_number += 1
-        line = value.encode("latin-1")
-        if not line.strip():
-            return
-        result = self._normalizer.normalize_line(line, self._source_type)
-        if isinstance(result, Rejected):
-            yield _dead_letter(replace(result, location=f"{self._file_name}:{self._line_number}"), "normalize")
-        else:
-            yield json.dumps(result)
-
-
-class Enrich(AsyncFunction):  # type: ignore[misc]
-    """Runs the enrichment chain; Flink drives it on its own event loop, many events in flight.
-
-    Clients are built on the first call, inside that loop, because async clients bind to the loop
-    that first uses them. Each source enforces its own timeout, so no operator timeout is set.
-    """
+class _EnrichingOperator:
+    """What every operator that runs the enrichment chain has: its chain (one per operator instance, with its
+    in-process cache), counts read by Flink gauges, and, in embedded mode, the lookup summary it leaves in
+    ``summary_dir`` when it closes (`botes run` adds up the workers' summaries and prints them)."""
 
     def __init__(self, settings: Settings, summary_dir: str | None = None) -> None:
         self._settings = settings
-        self._summary_dir = summary_dir  # embedded mode: where each worker leaves its lookup summary
+        self._summary_dir = summary_dir
         self._chain: EnrichmentChain | None = None
         self._cache: Cache | None = None
-        self._building: asyncio.Lock | None = None
         self._logged_bug = False
 
-    def open(self, runtime_context: RuntimeContext) -> None:
+    def _build_chain(self) -> EnrichmentChain:
+        self._cache = open_cache(self._settings)
+        self._chain = EnrichmentChain(with_cache(build_enrichers(self._settings), self._cache, self._settings))
+        return self._chain
+
+    def _register_metrics(self, runtime_context: RuntimeContext) -> None:
         # Plain counts read by gauges: PyFlink counters only count in the harness's own thread, and an
         # async function runs on its event loop's thread (gauges are read when a bundle finishes).
         self._counts = dict.fromkeys(("events_enriched", "lookup_failures"), 0)
@@ -133,11 +101,103 @@ class Enrich(AsyncFunction):  # type: ignore[misc]
             return {}
         return metrics_summary(self._chain.enrichers, self._cache)
 
-    def close(self) -> None:
+    def _write_summary(self) -> None:
         if self._summary_dir and self._chain is not None:
             path = Path(self._summary_dir) / f"lookups-{uuid.uuid4().hex}.json"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(self.summary()))
+
+    def _marked(self, event: Event, exc: Exception) -> Event:
+        """The event the chain raised on, marked: it goes on instead of stopping the job."""
+        if not self._logged_bug:
+            self._logged_bug = True
+            log.exception("the enrichment chain raised; such events are indexed with a failure marker",
+                          exc_info=exc)
+        return mark_chain_error(event, exc)
+
+    def _counted(self, event: Event) -> Event:
+        self._counts["events_enriched"] += 1
+        failures = get_path(event, FAILURES_FIELD)
+        if isinstance(failures, list):
+            self._counts["lookup_failures"] += len(failures)
+        return event
+
+
+# Side output of NormalizeAndEnrich: events whose enrichment must wait for I/O, as Progress records (JSON).
+NEEDS_IO = OutputTag("needs-io", Types.STRING())
+
+
+class NormalizeAndEnrich(_EnrichingOperator, ProcessFunction):  # type: ignore[misc]
+    """BOTES line of one file -> enriched ECS event JSON, in one operator (embedded mode reads the files itself).
+
+    An event whose every lookup is answered in memory (the local sources, the in-process cache) is finished
+    here (``EnrichmentChain.enrich_now``) and goes out as JSON; one that needs I/O goes to the ``NEEDS_IO``
+    side output, part way through the chain, for FinishEnrichment. No JSON hop between normalising and
+    enriching, and a warm event never crosses the async operator. Rejected lines go to ``DEAD_LETTERS``.
+
+    Lines arrive decoded as ISO-8859-1, which maps every byte to one character, so encoding them back
+    gives the exact bytes of the file: bad UTF-8 is then rejected exactly as `botes replay` rejects it.
+
+    Flink's text format gives no line numbers, so this operator counts them: a text file is one split,
+    read from its start by one reader, and the file's source and this operator both run at parallelism 1
+    (see embedded.py), so every line of the file arrives here, blank ones included, in file order.
+    The count is kept per element (one add); the "file:line" text is built only for a rejected line.
+    (Flink's reader also ends a line at a lone CR, which `read_lines` does not: in a file with bare CRs
+    inside lines the numbers differ from `botes replay`'s after the first one.)
+    """
+
+    def __init__(self, settings: Settings, source_type: str, file_name: str, summary_dir: str | None = None) -> None:
+        super().__init__(settings, summary_dir)
+        self._source_type = source_type
+        self._file_name = file_name
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self._normalizer = Normalizer(self._settings.normalize.default_timezone)
+        self._line_number = 0
+        self._build_chain()  # no I/O here: only its in-memory answers are used
+        self._register_metrics(runtime_context)
+
+    def close(self) -> None:
+        self._write_summary()
+
+    def process_element(self, value: str, ctx: ProcessFunction.Context) -> Iterator[Any]:
+        self._line_number += 1
+        line = value.encode("latin-1")
+        if not line.strip():
+            return
+        event = self._normalizer.normalize_line(line, self._source_type)
+        if isinstance(event, Rejected):
+            yield _dead_letter(replace(event, location=f"{self._file_name}:{self._line_number}"), "normalize")
+            return
+        chain = self._chain
+        assert chain is not None  # built in open()
+        try:
+            progress = chain.enrich_now(event)
+            enriched = chain.done(progress)
+        except Exception as exc:
+            enriched = self._marked(event, exc)
+        if enriched is None:
+            yield NEEDS_IO, encode_event(progress.as_record())
+        else:
+            yield encode_event(self._counted(enriched))
+
+
+class Enrich(_EnrichingOperator, AsyncFunction):  # type: ignore[misc]
+    """Runs the enrichment chain on event JSON; Flink drives it on its own event loop, many events in flight.
+
+    Clients are built on the first call, inside that loop, because async clients bind to the loop
+    that first uses them. Each source enforces its own timeout, so no operator timeout is set.
+    """
+
+    def __init__(self, settings: Settings, summary_dir: str | None = None) -> None:
+        super().__init__(settings, summary_dir)
+        self._building: asyncio.Lock | None = None
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self._register_metrics(runtime_context)
+
+    def close(self) -> None:
+        self._write_summary()
 
     async def _get_chain(self) -> EnrichmentChain:
         if self._chain is None:
@@ -145,9 +205,8 @@ class Enrich(AsyncFunction):  # type: ignore[misc]
                 self._building = asyncio.Lock()
             async with self._building:
                 if self._chain is None:
-                    self._cache = open_cache(self._settings)
-                    self._chain = EnrichmentChain(
-                        with_cache(build_enrichers(self._settings), self._cache, self._settings))
+                    self._build_chain()
+        assert self._chain is not None
         return self._chain
 
     async def async_invoke(self, value: str) -> list[str]:
@@ -160,17 +219,22 @@ class Enrich(AsyncFunction):  # type: ignore[misc]
         try:
             event = await chain.enrich(event)
         except Exception as exc:
-            if not self._logged_bug:
-                self._logged_bug = True
-                log.exception("the enrichment chain raised; such events are indexed with a failure marker")
-            failures = get_path(event, FAILURES_FIELD)
-            marker = {"source": "enrichment", "field": "", "reason": f"error: {type(exc).__name__}"}
-            set_path(event, FAILURES_FIELD, [*(failures if isinstance(failures, list) else []), marker])
-        self._counts["events_enriched"] += 1
-        failures = get_path(event, FAILURES_FIELD)
-        if isinstance(failures, list):
-            self._counts["lookup_failures"] += len(failures)
-        return event
+            event = self._marked(event, exc)
+        return self._counted(event)
+
+
+class FinishEnrichment(Enrich):
+    """The rest of the chain for the events NormalizeAndEnrich could not finish without I/O (``NEEDS_IO``):
+    Progress JSON in, enriched event JSON out, many in flight."""
+
+    async def async_invoke(self, value: str) -> list[str]:
+        progress = Progress.from_record(json.loads(value))  # json, not orjson: exact integers beyond 64 bits
+        chain = await self._get_chain()
+        try:
+            event = await chain.finish(progress)
+        except Exception as exc:
+            event = self._marked(progress.event, exc)
+        return [encode_event(self._counted(event))]
 
 
 # The job's counts, as Flink metrics (gauges: see Enrich.open) and in the health line.

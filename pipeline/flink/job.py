@@ -24,11 +24,11 @@ from pyflink.table import StreamTableEnvironment
 
 from pipeline.config import KafkaSettings, Settings
 from pipeline.flink.environment import make_environment
-from pipeline.flink.functions import Enrich, IndexMessages
+from pipeline.flink.functions import IndexMessages
 from pipeline.index.documents import storage_pattern
 from pipeline.kafka.topics import family_topics
 
-__all__ = ["JOB_NAME", "build_kafka_job", "enrich_stream", "kafka_messages", "describe"]
+__all__ = ["JOB_NAME", "build_kafka_job", "kafka_messages", "describe"]
 
 JOB_NAME = "botes-enrichment"
 
@@ -71,14 +71,6 @@ def kafka_messages(env: StreamExecutionEnvironment, settings: KafkaSettings, tic
         query += (" UNION ALL SELECT CAST(NULL AS STRING), CAST(NULL AS INT), CAST(NULL AS BIGINT), "
                   "CAST(NULL AS TIMESTAMP_LTZ(3)), CAST(NULL AS BYTES) FROM ticks")
     return t_env.to_data_stream(t_env.sql_query(query))
-
-
-def enrich_stream(events: DataStream, settings: Settings, summary_dir: str | None = None) -> DataStream:
-    """Event JSON -> enriched event JSON, many lookups in flight (order not kept)."""
-    return AsyncDataStream.unordered_wait(
-        events, Enrich(settings, summary_dir), Time.milliseconds(0), settings.flink.async_capacity,
-        Types.STRING(),
-    ).name("enrich")
 
 
 def build_kafka_job(settings: Settings, jobmanager: str | None = None,

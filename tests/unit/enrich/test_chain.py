@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -13,9 +14,9 @@ import pytest
 from pipeline.addresses import AddressClassifier
 from pipeline.config import AssetsSettings, GeoIPSettings
 from pipeline.enrich.assets import AssetsEnricher
-from pipeline.enrich.chain import FAILURES_FIELD, EnrichmentChain, merge_into
+from pipeline.enrich.chain import FAILURES_FIELD, EnrichmentChain, Progress, mark_chain_error, merge_into
 from pipeline.enrich.geoip import GeoIPEnricher
-from pipeline.events import Event, Failed, Found, NotFound, Outcome, Target, get_path
+from pipeline.events import Event, Failed, Found, NotFound, Outcome, Target, encode_event, get_path
 
 
 class TableEnricher:
@@ -298,3 +299,33 @@ class TestInMemoryPath:
         second = enrich(chain, event_with(destination="8.8.8.8"))
         assert shared.data == {"tags": ["a"], "geo": {"city": "X"}}
         assert second["destination"]["local"] == {"tags": ["a"], "geo": {"city": "X"}}
+
+
+class TestHandedOn:
+    """An event part way through the chain crosses to another operator as JSON (embedded mode's NEEDS_IO)."""
+
+    def test_a_progress_record_finishes_as_the_event_enriched_in_one_go(self) -> None:
+        answers = {"8.8.8.8": Found({"b": 2}), "10.0.0.1": Failed("timeout")}
+
+        def chain() -> EnrichmentChain:
+            return EnrichmentChain([InMemoryEnricher("first", {"10.0.0.1": Failed("broken list")}),
+                                    InMemoryEnricher("second", answers, knows=[])])
+
+        event = event_with("10.0.0.1", "8.8.8.8")
+        event["big"] = 2**70  # beyond 64 bits: must come back exact
+        progress = chain().enrich_now(copy.deepcopy(event))
+        assert progress.position == 1 and progress.failures  # the first source's failure travels with it
+        handed_on = Progress.from_record(json.loads(encode_event(progress.as_record())))
+        finished = asyncio.run(chain().finish(handed_on))
+        assert finished == enrich(chain(), copy.deepcopy(event))
+        assert [(f["source"], f["field"]) for f in get_path(finished, FAILURES_FIELD)] == [
+            ("first", "source.ip"), ("second", "source.ip")]
+        assert finished["big"] == 2**70 and finished["destination"]["second"] == {"b": 2}
+
+    def test_an_event_the_chain_broke_on_keeps_its_failures_and_gets_a_marker(self) -> None:
+        event = event_with(destination="8.8.8.8")
+        event["botes"] = {"enrichment": {"failures": [{"source": "geoip", "field": "x", "reason": "timeout"}]}}
+        marked = mark_chain_error(event, TypeError("hostile"))
+        assert get_path(marked, FAILURES_FIELD) == [
+            {"source": "geoip", "field": "x", "reason": "timeout"},
+            {"source": "enrichment", "field": "", "reason": "error: TypeError"}]
