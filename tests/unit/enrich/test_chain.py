@@ -305,7 +305,7 @@ class TestHandedOn:
     """An event part way through the chain crosses to another operator as JSON (embedded mode's NEEDS_IO)."""
 
     def test_a_progress_record_finishes_as_the_event_enriched_in_one_go(self) -> None:
-        answers = {"8.8.8.8": Found({"b": 2}), "10.0.0.1": Failed("timeout")}
+        answers: dict[str, Outcome] = {"8.8.8.8": Found({"b": 2}), "10.0.0.1": Failed("timeout")}
 
         def chain() -> EnrichmentChain:
             return EnrichmentChain([InMemoryEnricher("first", {"10.0.0.1": Failed("broken list")}),
