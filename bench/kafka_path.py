@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Mapping
@@ -72,37 +73,40 @@ def run_until_indexed(command: list[str], env: Mapping[str, str], index_url: str
                       timeout: float = 900, poll: float = 0.5) -> JobRun:
     """Starts ``command`` (a job that runs until stopped) and stops it once ``pattern`` counts ``total``."""
     started = time.monotonic()
-    process = subprocess.Popen(command, env=dict(env), cwd=REPO, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, start_new_session=True)
-    tree = ProcessTree(process.pid)
-    first_at, first_count, count, finished = 0.0, 0, 0, False
-    try:
-        while True:
-            tree.sample()
-            count = index_count(index_url, pattern)
-            now = time.monotonic() - started
-            if count and not first_at:
-                first_at, first_count = now, count
-            if count >= total:
-                finished = True
-                break
-            if process.poll() is not None or now > timeout:
-                break
-            time.sleep(poll)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
+    # Its log goes to a file: a pipe nobody reads while the job runs would fill and stall the job.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, env=dict(env), cwd=REPO, stdout=subprocess.DEVNULL,
+                                   stderr=log, start_new_session=True)
+        tree = ProcessTree(process.pid)
+        first_at, first_count, count, finished = 0.0, 0, 0, False
         try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    if not finished:
-        tail = (process.stderr.read().decode(errors="replace") if process.stderr else "")[-3000:]
-        raise RuntimeError(f"{' '.join(command)}: {count} of {total} documents indexed before it stopped or "
-                           f"{timeout:.0f} s passed\n{tail}")
-    seconds = time.monotonic() - started
-    span = seconds - first_at
-    sustained = (total - first_count) / span if span > 0 and total > first_count else total / seconds
+            while True:
+                tree.sample()
+                count = index_count(index_url, pattern)
+                now = time.monotonic() - started
+                if count and not first_at:
+                    first_at, first_count = now, count
+                if count >= total:
+                    finished = True
+                    break
+                if process.poll() is not None or now > timeout:
+                    break
+                time.sleep(poll)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        if not finished:
+            log.seek(0)
+            tail = log.read().decode(errors="replace")[-3000:]
+            raise RuntimeError(f"{' '.join(command)}: {count} of {total} documents indexed before it stopped or "
+                               f"{timeout:.0f} s passed\n{tail}")
+        seconds = time.monotonic() - started
+        span = seconds - first_at
+        sustained = (total - first_count) / span if span > 0 and total > first_count else total / seconds
     return JobRun(total, seconds, first_at, sustained, tree, finished)
 
 

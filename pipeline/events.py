@@ -7,13 +7,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 import orjson
 
 __all__ = ["Event", "Target", "Found", "NotFound", "Failed", "Outcome", "Rejected", "document_id", "get_path",
-           "set_path", "set_at", "split_path", "remove_path", "iter_leaves", "encode_event"]
+           "set_path", "set_at", "split_path", "remove_path", "iter_leaves", "parse_timestamp", "encode_event"]
 
 # An event stays in its wire form, ECS JSON as a dict, so the hot path never converts it twice.
 Event = dict[str, Any]
@@ -151,3 +152,15 @@ def iter_leaves(event: Event, prefix: str = "") -> Iterator[tuple[str, Any]]:
             yield from iter_leaves(value, f"{path}.")
         else:
             yield path, value
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp (``@timestamp``, a provider's date) as an aware datetime; one without a zone is
+    UTC, as Elasticsearch reads it. None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

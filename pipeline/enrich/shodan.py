@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import requests
@@ -25,7 +25,7 @@ from pipeline.addresses import AddressClassifier, Scope, parse_ip
 from pipeline.config import ShodanSettings
 from pipeline.enrich.base import address_targets, retry_after_seconds
 from pipeline.errors import ConfigError
-from pipeline.events import Event, Failed, Found, NotFound, Outcome, Target
+from pipeline.events import Event, Failed, Found, NotFound, Outcome, Target, parse_timestamp
 
 __all__ = ["ShodanEnricher"]
 
@@ -137,15 +137,8 @@ def _as_number(value: Any) -> int | None:
 
 def _utc(value: Any) -> str | None:
     """Shodan's timestamps carry no zone and are UTC."""
-    if not isinstance(value, str):
-        return None
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    when = parse_timestamp(value)
+    return None if when is None else when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 _MAX_SERVICES = 50

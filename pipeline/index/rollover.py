@@ -30,6 +30,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from pipeline.config import IndexSettings
 from pipeline.errors import DependencyError
+from pipeline.events import parse_timestamp
 from pipeline.index.documents import template_pattern
 from pipeline.index.writer import AlreadyStored, IndexDoc, IndexUnavailable
 
@@ -58,15 +59,8 @@ def event_millis(timestamp: Any) -> int | None:
     """An ``@timestamp`` as Elasticsearch stores it in a ``date`` field: whole epoch milliseconds."""
     if isinstance(timestamp, int | float) and not isinstance(timestamp, bool):
         return int(timestamp)
-    if not isinstance(timestamp, str):
-        return None
-    try:
-        when = datetime.fromisoformat(timestamp)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return (when - _EPOCH) // timedelta(milliseconds=1)
+    when = parse_timestamp(timestamp)
+    return None if when is None else (when - _EPOCH) // timedelta(milliseconds=1)
 
 
 class RolloverGuard:

@@ -24,8 +24,15 @@ def family_topics(settings: KafkaSettings) -> list[str]:
 
 
 def create_topics(settings: KafkaSettings, topics: Iterable[str], timeout: float = 15.0) -> list[str]:
-    """Create the topics that do not exist yet; returns the ones created."""
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    """Create the topics that do not exist yet; returns the ones created. DependencyError, naming
+    kafka.bootstrap_servers, when no broker answers or one refuses."""
+    # librdkafka would log every failed connection attempt to stderr; the error below says it once.
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0})
+    try:
+        admin.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        raise DependencyError(f"kafka.bootstrap_servers: no Kafka broker answers at {settings.bootstrap_servers} "
+                              f"within {timeout:g} s ({exc.args[0].str()})") from None
     wanted = list(dict.fromkeys(topics))
     futures = admin.create_topics(
         [NewTopic(t, num_partitions=settings.partitions, replication_factor=1) for t in wanted],
@@ -36,6 +43,9 @@ def create_topics(settings: KafkaSettings, topics: Iterable[str], timeout: float
         try:
             future.result(timeout=timeout)
             created.append(topic)
+        except TimeoutError:
+            raise DependencyError(f"kafka.bootstrap_servers: creating topic {topic} at {settings.bootstrap_servers} "
+                                  f"took more than {timeout:g} s") from None
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise DependencyError(

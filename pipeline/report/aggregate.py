@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.events import Event
+from pipeline.events import Event, parse_timestamp
 from pipeline.report.sketches import DistinctCounter, Timeline, TopCounter
 
 __all__ = ["Limits", "EventBrief", "Hit", "ShodanHost", "AssetActivity", "Aggregate", "SIDES", "ROLES",
@@ -105,15 +104,8 @@ def _text(value: Any) -> str:
 
 
 def _epoch(timestamp: Any) -> float | None:
-    if not isinstance(timestamp, str):
-        return None
-    try:
-        when = datetime.fromisoformat(timestamp)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.timestamp()
+    when = parse_timestamp(timestamp)
+    return None if when is None else when.timestamp()
 
 
 def _endpoint(part: dict[str, Any]) -> str:

@@ -7,11 +7,8 @@ back the index and the dead-letter topic, and the one check each test ends with:
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import subprocess
-import sys
 import time
 import urllib.request
 import uuid
@@ -32,15 +29,10 @@ from pipeline.kafka.deadletters import DeadLetter, Origin, read_dead_letters
 from pipeline.kafka.replay import replay_files
 from pipeline.normalize import Normalizer, find_botes_files, read_lines
 from tests.conftest import isolated, settings_with
-from tests.integration.test_end_to_end import index_count
+from tests.integration.streaming_job import botes, index_count
 
 TIMEOUT = 300.0
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def botes(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def cluster_env(name: str, cluster: Any, **extra: str) -> dict[str, str]:

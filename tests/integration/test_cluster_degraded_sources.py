@@ -78,11 +78,13 @@ def test_redis_restart_and_failing_apis_lose_nothing_and_mark_every_failed_looku
         job.wait(lambda: job.indexed() >= len(expected) // 3, "a third of the events in the index")
         services.stop_redis()
         down_at = job.indexed()
-        job.wait(lambda: job.indexed() >= len(expected) // 2, "events indexed while Redis is away")
+        # Relative to what was indexed when Redis went: a bulk answer can carry the count past any fixed mark.
+        job.wait(lambda: job.indexed() > down_at, "events indexed while Redis is away")
         services.start_redis()
         up_at = job.indexed()
         print(f"Redis stopped at {down_at} indexed, started again at {up_at}")
-        assert down_at < up_at < len(expected), "events must be indexed while Redis is away and after"
+        assert down_at < up_at, "events must be indexed while Redis is away"
+        # ... and after: these are published only now that Redis is back.
         publish(job.settings, tmp_path / "later")
         expected |= later
         job.wait(lambda: job.indexed() >= len(expected), "every event in the index")

@@ -17,8 +17,7 @@ from pipeline.normalize import Normalizer
 from tests.conftest import settings_with
 from tests.deep_input import DEEP_LINE, DEEP_REASON, write_deep_input
 from tests.integration.kafka_topics import SENTINEL, read_to_end, read_until
-from tests.integration.streaming_job import streaming_job
-from tests.integration.test_end_to_end import botes, index_count, wait_for
+from tests.integration.streaming_job import botes, index_count, streaming_job, wait_for
 
 pytestmark = pytest.mark.integration
 

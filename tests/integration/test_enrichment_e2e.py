@@ -17,8 +17,14 @@ from pipeline.index.documents import storage_pattern
 from pipeline.index.writer import open_client
 from tests.conftest import DATA, isolated, settings_with
 from tests.fakes.provider import ProviderServer, Reply
-from tests.integration.streaming_job import streaming_job
-from tests.integration.test_end_to_end import botes, index_count, indexed, produce_sentinel_events, wait_for
+from tests.integration.streaming_job import (
+    botes,
+    index_count,
+    indexed,
+    produce_sentinel_events,
+    streaming_job,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 

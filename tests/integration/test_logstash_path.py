@@ -23,8 +23,15 @@ from pipeline.normalize.logstash import render_pipeline, render_unknown_pipeline
 from pipeline.normalize.sources import SOURCE_TYPES
 from tests.conftest import isolated, settings_with
 from tests.integration.kafka_topics import read_to_end, read_until
-from tests.integration.streaming_job import streaming_job
-from tests.integration.test_end_to_end import INPUTS, as_event, botes, expected_events, index_count, wait_for
+from tests.integration.streaming_job import (
+    INPUTS,
+    as_event,
+    botes,
+    expected_events,
+    index_count,
+    streaming_job,
+    wait_for,
+)
 from tests.unit.normalize.logstash_grammar import parse_config
 from tests.unit.normalize.logstash_interpreter import Output, Pipeline
 

@@ -11,7 +11,7 @@ import redis
 
 from tests.conftest import settings_with
 from tests.fakes.provider import ProviderServer, Reply
-from tests.integration.test_end_to_end import botes
+from tests.integration.streaming_job import botes
 
 pytestmark = pytest.mark.integration
 

@@ -24,8 +24,7 @@ from pipeline.index.writer import open_client
 from pipeline.normalize import Normalizer, find_botes_files, read_lines
 from tests.conftest import DATA, isolated, settings_with
 from tests.fakes.provider import ProviderServer, Reply
-from tests.integration.streaming_job import streaming_job
-from tests.integration.test_end_to_end import botes, wait_for
+from tests.integration.streaming_job import botes, streaming_job, wait_for
 from tests.unit.test_kibana_objects import all_uses, by_type
 
 pytestmark = pytest.mark.integration

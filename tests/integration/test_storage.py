@@ -33,7 +33,7 @@ from pipeline.index.writer import IndexDoc, IndexWriter, open_client
 from pipeline.normalize import Normalizer
 from tests.conftest import DATA, REPO, isolated, settings_with
 from tests.fakes.provider import ProviderServer, Reply
-from tests.integration.test_end_to_end import botes
+from tests.integration.streaming_job import botes
 
 pytestmark = pytest.mark.integration
 
