@@ -8,7 +8,8 @@
 #   - a fresh AIRFLOW_HOME (SQLite) per run, scot/dags/ as the DAG folder, the REST API with Basic auth
 # Then tests/airflow/: the DAGs parsed by DagBag, run with dag.test() against the loopback SCOT API, providers
 # and a real redis-server, and Airflow's own REST API compared with `botes scot serve` (run from .venv).
-# Not part of scripts/test.sh: installing Airflow takes a minute or more. Arguments go to pytest.
+# scripts/test.sh runs it after the main suite (a minute or more, installing Airflow the first time). Arguments go
+# to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
