@@ -32,7 +32,7 @@ from pipeline.config import IndexSettings
 from pipeline.errors import DependencyError
 from pipeline.events import parse_timestamp
 from pipeline.index.documents import template_pattern
-from pipeline.index.writer import AlreadyStored, IndexDoc, IndexUnavailable
+from pipeline.index.writer import AlreadyStored, IndexDoc, index_unavailable
 
 __all__ = ["RolloverGuard", "BackingIndices", "data_stream_backing_indices", "rollover_guard", "already_stored_lookup",
            "event_millis"]
@@ -148,8 +148,6 @@ def already_stored_lookup(guard: RolloverGuard) -> AlreadyStored:
     async def lookup(docs: list[IndexDoc]) -> set[tuple[str, str]]:
         try:
             return await asyncio.to_thread(guard.already_stored, docs)
-        except ApiError as exc:
-            raise IndexUnavailable(f"rollover guard: {exc.meta.status} {exc.message}") from None
-        except TransportError as exc:
-            raise IndexUnavailable(f"rollover guard: {type(exc).__name__}: {exc.message}") from None
+        except (ApiError, TransportError) as exc:
+            raise index_unavailable(exc, "rollover guard") from None
     return lookup

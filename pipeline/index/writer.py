@@ -33,7 +33,8 @@ from pipeline.events import Event
 
 __all__ = ["PlainJsonNode", "open_client", "check_index", "IndexWriter", "BulkResult", "IndexDoc",
            "BulkIndexer", "IndexOutcome", "Created", "Duplicate", "Refused", "IndexUnavailable",
-           "RequestRefused", "BulkSender", "AlreadyStored", "elasticsearch_sender", "item_outcome", "WriterStats"]
+           "RequestRefused", "BulkSender", "AlreadyStored", "elasticsearch_sender", "index_unavailable", "item_outcome",
+           "WriterStats"]
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +208,12 @@ def item_outcome(item: dict[str, Any]) -> IndexOutcome | None:
     return Refused(f"{status} {error.get('type', '')}: {error.get('reason', '')}".strip())
 
 
+def index_unavailable(exc: ApiError | TransportError, what: str = "") -> IndexUnavailable:
+    """The client's error as the one BulkIndexer waits out and retries; ``what`` names the request."""
+    reason = f"{exc.meta.status} {exc.message}" if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc.message}"
+    return IndexUnavailable(f"{what}: {reason}" if what else reason)
+
+
 def elasticsearch_sender(client: Elasticsearch) -> BulkSender:
     """The bulk request through the official client, in a worker thread; its errors become the two
     exceptions BulkIndexer understands."""
@@ -219,9 +226,9 @@ def elasticsearch_sender(client: Elasticsearch) -> BulkSender:
                 raise RequestRefused(status, str(exc.message)) from None
             if status in (401, 403):
                 log.error("the index refuses the job's credentials (%s): check index.username/password/api_key", status)
-            raise IndexUnavailable(f"{status} {exc.message}") from None
+            raise index_unavailable(exc) from None
         except TransportError as exc:
-            raise IndexUnavailable(f"{type(exc).__name__}: {exc.message}") from None
+            raise index_unavailable(exc) from None
         items: list[dict[str, Any]] = response["items"]
         if len(items) != len(lines) // 2:
             raise IndexUnavailable(f"the bulk answer has {len(items)} items for {len(lines) // 2} documents")

@@ -57,9 +57,9 @@ _NOT_INSPECT = re.compile(r'(?<!\\)"|(?<!\\)#[{$@]|[\x00-\x1f\x7f]')  # inspect 
 _INSPECT_TOKEN = re.compile(r'\\x([0-9A-F]{2})|\\u([0-9A-F]{4})|\\u\{([0-9A-F]+)\}|\\(.)|(")', re.DOTALL)
 
 
-def is_from_logstash(message: Mapping[str, Any]) -> bool:
+def is_from_logstash(message: Event) -> bool:
     """True for a message a generated Logstash pipeline sent."""
-    return isinstance(get_path(dict(message), MARKER), dict)
+    return isinstance(get_path(message, MARKER), dict)
 
 
 def line_bytes(original: str) -> str | bytes:
